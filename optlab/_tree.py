@@ -16,6 +16,7 @@ flushed to zero. Integer and boolean leaves are never touched: rules pass them t
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable
 
 import jax
@@ -113,7 +114,10 @@ def debias(m: jax.Array, decay: float, count: jax.Array) -> jax.Array:
     relative error of 1.3e-5 there), this form keeps float32's full precision.
     """
     m = upcast(m)
-    log_decay = math.log(decay) if decay > 0 else -math.inf
+    if isinstance(decay, numbers.Real):
+        log_decay = math.log(decay) if decay > 0 else -math.inf
+    else:  # a traced hyperparameter
+        log_decay = jnp.log(decay)
     return m / -jnp.expm1(count.astype(m.dtype) * log_decay)
 
 

@@ -1,0 +1,96 @@
+"""An immutable training state with optional Polyak/EMA parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from ._ema import check_ema_decay, ema_init, ema_update
+
+
+class TrainState(struct.PyTreeNode):
+    """Step, parameters, optimizer state and (optionally) the EMA of the parameters.
+
+    In the spirit of ``flax.training.train_state.TrainState``; ``apply_fn`` and ``tx`` are static.
+    Add fields (e.g. ``batch_stats``) by subclassing, as in flax, and pass them to ``create``::
+
+        class BatchNormState(TrainState):
+            batch_stats: Any = None
+
+    With ``ema_decay=d`` each ``apply_gradients`` also does
+    ``ema <- d_t * ema + (1 - d_t) * params_new`` (Polyak & Juditsky 1992; the lecture's
+    ``w_test = 0.95 w_test + 0.05 w`` is ``d = 0.95``), where ``d_t = d`` or, with
+    ``ema_warmup=True``, ``d_t = min(d, (1 + t) / (10 + t))`` and ``t`` the step before the update.
+    Integer leaves of the EMA are copied from ``params``, never averaged.
+
+    Works with flax.linen (``apply_fn=model.apply``) and flax.nnx (``params`` is the ``nnx.State``
+    from ``nnx.split(model, nnx.Param, ...)``; merge it back with ``nnx.merge``).
+    """
+
+    step: jax.Array
+    params: Any
+    opt_state: Any
+    ema_params: Any = None
+    apply_fn: Callable[..., Any] | None = struct.field(pytree_node=False, default=None)
+    tx: optax.GradientTransformation | None = struct.field(pytree_node=False, default=None)
+    ema_decay: float | None = struct.field(pytree_node=False, default=None)
+    ema_warmup: bool = struct.field(pytree_node=False, default=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        apply_fn: Callable[..., Any] | None,
+        params: Any,
+        tx: optax.GradientTransformation,
+        ema_decay: float | None = None,
+        ema_warmup: bool = False,
+        **extra: Any,
+    ) -> TrainState:
+        """A state at step 0: ``opt_state = tx.init(params)``, EMA a copy of ``params`` if enabled.
+
+        ``extra`` fills the fields a subclass adds (e.g. ``batch_stats=...``).
+        """
+        if not isinstance(tx, optax.GradientTransformation):
+            raise ValueError(f"tx must be an optax.GradientTransformation, got {tx!r}")
+        ema_decay = check_ema_decay(ema_decay)
+        if not isinstance(ema_warmup, bool):
+            raise ValueError(f"ema_warmup must be a bool, got {ema_warmup!r}")
+        return cls(
+            step=jnp.zeros((), jnp.int32),
+            params=params,
+            opt_state=tx.init(params),
+            ema_params=None if ema_decay is None else ema_init(params),
+            apply_fn=apply_fn,
+            tx=tx,
+            ema_decay=ema_decay,
+            ema_warmup=ema_warmup,
+            **extra,
+        )
+
+    def apply_gradients(self, *, grads: Any, **changes: Any) -> TrainState:
+        """One optimizer step: new ``step``, ``params``, ``opt_state`` (and ``ema_params``).
+
+        ``changes`` replace other fields at the same time (e.g. ``batch_stats=new_stats``).
+        """
+        updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
+        params = optax.apply_updates(self.params, updates)
+        ema = self.ema_params
+        if self.ema_decay is not None:
+            ema = ema_update(ema, params, self.ema_decay, self.step, self.ema_warmup)
+        return self.replace(
+            step=self.step + 1, params=params, opt_state=opt_state, ema_params=ema, **changes
+        )
+
+    def value_and_grad(self, loss_fn: Callable[..., Any], *args: Any, has_aux: bool = False) -> Any:
+        """``jax.value_and_grad(loss_fn, has_aux=has_aux)(self.params, *args)``.
+
+        Returns ``(value, grads)`` (``((value, aux), grads)`` with ``has_aux``), grads shaped like
+        ``params``, ready for ``apply_gradients``.
+        """
+        return jax.value_and_grad(loss_fn, has_aux=has_aux)(self.params, *args)
