@@ -1,0 +1,37 @@
+"""The training layer: TrainState with Polyak/EMA parameters, early stopping, checkpoints, ``fit``."""
+
+from ._batches import epoch_permutation as epoch_permutation
+from ._checkpoint import Checkpoints as Checkpoints
+from ._checkpoint import Restored as Restored
+from ._early_stopping import EarlyStopping as EarlyStopping
+from ._ema import ema_decay_at as ema_decay_at
+from ._ema import ema_update as ema_update
+from ._fit import FitResult as FitResult
+from ._fit import fit as fit
+from ._guard import NonFiniteError as NonFiniteError
+from ._logging import read_scalars as read_scalars
+from ._logging import write_history as write_history
+from ._losses import accuracy as accuracy
+from ._losses import classifier_loss as classifier_loss
+from ._lr import learning_rate_of as learning_rate_of
+from ._plots import plot_learning_curves as plot_learning_curves
+from ._state import TrainState as TrainState
+
+__all__ = [
+    "Checkpoints",
+    "EarlyStopping",
+    "FitResult",
+    "NonFiniteError",
+    "Restored",
+    "TrainState",
+    "accuracy",
+    "classifier_loss",
+    "ema_decay_at",
+    "ema_update",
+    "epoch_permutation",
+    "fit",
+    "learning_rate_of",
+    "plot_learning_curves",
+    "read_scalars",
+    "write_history",
+]

@@ -1,0 +1,358 @@
+"""``fit``: the training loop for the common case (arrays in memory, one jitted step per batch)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._batches import epoch_key, epoch_permutation, take_batch
+from ._checkpoint import Checkpoints
+from ._early_stopping import EarlyStopping
+from ._ema import ema_init
+from ._guard import NonFiniteError, NonFiniteGuard, all_finite, select_tree
+from ._logging import TensorBoardLogger, write_history
+from ._lr import learning_rate_of
+from ._plots import plot_learning_curves
+
+LossFn = Callable[[Any, jax.Array, jax.Array, Any], tuple[jax.Array, Any]]
+MetricFn = Callable[[Any, jax.Array], jax.Array]
+
+
+class FitResult(NamedTuple):
+    """What ``fit`` returns.
+
+    ``state``: the final state. ``best_params``: the parameters (the EMA ones when ``monitor``
+    starts with ``val_ema_``) of the epoch with the best ``monitor`` value, ``best_epoch`` (1-based,
+    ``None`` if no epoch had a finite value) and ``best_metric``. ``history``: per-epoch lists
+    (``epoch``, ``train_loss``, ``train_<m>``, ``val_loss``, ``val_<m>``, ``val_ema_*``, ``lr``,
+    ``nonfinite_steps``) and per-step lists (``step_loss``, ``step_lr``). ``early_stopping``: the
+    final tracker state; ``stopped_early``: patience fired. ``paths``: files written (keys
+    ``run_dir``, ``checkpoints``, ``tensorboard``, ``history_json``, ``history_csv``, ``curves``).
+    ``epoch_seconds``: wall time of each epoch run in this call (not part of ``history``, which is
+    a pure function of the inputs).
+    """
+
+    state: Any
+    best_params: Any
+    best_epoch: int | None
+    best_metric: float
+    history: dict[str, list]
+    early_stopping: EarlyStopping
+    stopped_early: bool
+    paths: dict[str, str]
+    epoch_seconds: list[float]
+
+
+class _Carry(NamedTuple):
+    state: Any
+    guard: NonFiniteGuard
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_data(name: str, data: Any) -> tuple[jax.Array, jax.Array]:
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise ValueError(f"{name} must be a pair (x, y) of arrays, got {type(data).__name__}")
+    x, y = (jnp.asarray(a) for a in data)
+    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ValueError(f"{name}: x and y need the same non-zero leading size, got {x.shape} and {y.shape}")
+    return x, y
+
+
+def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_size: int):
+    def train_step(carry: _Carry, data, permutation, index, global_step, key):
+        state, guard = carry
+        x, y = take_batch(data, permutation, index, batch_size)
+        (loss, outputs), grads = state.value_and_grad(
+            loss_fn, x, y, jax.random.fold_in(key, index), has_aux=True
+        )
+        finite = all_finite(loss, grads)
+        state = select_tree(finite, state.apply_gradients(grads=grads), state)
+        out = {"loss": loss, "finite": finite}
+        out.update({name: fn(outputs, y) for name, fn in metrics.items()})
+        lr = learning_rate_of(state.opt_state)
+        if lr is not None:
+            out["lr"] = lr
+        return _Carry(state, guard.update(finite, global_step)), out
+
+    return jax.jit(train_step, donate_argnums=0)
+
+
+def _make_eval_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn]):
+    def eval_step(params, x, y):
+        loss, outputs = loss_fn(params, x, y, None)
+        return {"loss": loss, **{name: fn(outputs, y) for name, fn in metrics.items()}}
+
+    return jax.jit(eval_step)
+
+
+def _evaluate(eval_step, params, x, y, batch_size: int) -> dict[str, float]:
+    """Example-weighted means of the batch means over the whole split (float64 on the host)."""
+    totals: dict[str, float] = {}
+    outs = []
+    for start in range(0, x.shape[0], batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        outs.append((xb.shape[0], eval_step(params, xb, yb)))
+    for size, out in jax.device_get(outs):
+        for name, value in out.items():
+            totals[name] = totals.get(name, 0.0) + size * float(value)
+    return {name: total / x.shape[0] for name, total in totals.items()}
+
+
+def _epoch_summary(outs: list[dict]) -> tuple[dict[str, float], list[float], list[float]]:
+    """Train means over the applied (finite) steps; the per-step losses and learning rates."""
+    finite = np.array([bool(o["finite"]) for o in outs])
+    summary = {}
+    for name in outs[0]:
+        if name in ("finite", "lr"):
+            continue
+        values = np.array([float(o[name]) for o in outs], np.float64)
+        summary[name] = float(values[finite].mean()) if finite.any() else math.nan
+    step_lr = [float(o["lr"]) for o in outs] if "lr" in outs[0] else []
+    return summary, [float(o["loss"]) for o in outs], step_lr
+
+
+def _monitor_names(metrics: Mapping[str, MetricFn], has_val: bool, has_ema: bool) -> list[str]:
+    keys = ["loss", *metrics]
+    names = [f"train_{k}" for k in keys]
+    if has_val:
+        names += [f"val_{k}" for k in keys]
+        if has_ema:
+            names += [f"val_ema_{k}" for k in keys]
+    return names
+
+
+def fit(
+    state: Any,
+    loss_fn: LossFn,
+    train_data: tuple[Any, Any],
+    val_data: tuple[Any, Any] | None = None,
+    *,
+    epochs: int,
+    batch_size: int,
+    metrics: Mapping[str, MetricFn] | None = None,
+    seed: int = 0,
+    run_dir: str | os.PathLike | None = None,
+    early_stopping: EarlyStopping | None = None,
+    monitor: str | None = None,
+    monitor_mode: str | None = None,
+    checkpoint_every: int = 1,
+    keep_best: int = 1,
+    keep_latest: int = 1,
+    resume: bool = False,
+    max_nonfinite_steps: int = 10,
+    eval_batch_size: int = 1024,
+    progress: bool = True,
+    log_every: int = 10,
+    tensorboard: bool = True,
+    plot: bool = True,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+) -> FitResult:
+    """Train ``state`` for ``epochs`` epochs on ``train_data = (x, y)``; validate on ``val_data``.
+
+    ``state`` is a ready training state (``TrainState.create(...)`` or any class with the
+    TrainState protocol: ``value_and_grad``, ``apply_gradients``, ``params``, ``ema_params``,
+    ``step``, ``opt_state``); ``fit`` uses nothing else, so ``FlatTrainState`` works too.
+    ``loss_fn(params, x, y, rng) -> (mean_loss, outputs)``: ``rng`` is a fresh key per training
+    step and ``None`` during evaluation; ``outputs`` (e.g. logits) feed ``metrics``, a mapping
+    ``name -> fn(outputs, y) -> batch mean`` (e.g. ``{"accuracy": optlab.train.accuracy}``).
+    :func:`optlab.train.classifier_loss` builds ``loss_fn`` for a linen classifier.
+
+    Each epoch sees ``len(x) // batch_size`` full batches in the order
+    ``permutation(fold_in(fold_in(key(seed), 0), epoch))`` (the remainder of the shuffled epoch is
+    left out), so data order is a pure function of ``(seed, epoch)``. The step is jitted with the
+    state donated. A step whose loss or gradients are not finite is skipped (state bit-identical,
+    chosen with ``jnp.where``), counted in ``nonfinite_steps``; after ``max_nonfinite_steps`` in
+    a row ``NonFiniteError`` (a ``FloatingPointError``) is raised.
+
+    After each epoch: validation with ``params`` and, when the state has them, ``ema_params``
+    (``val_ema_*``); the best snapshot by ``monitor`` (default ``val_loss``, or ``train_loss``
+    without validation data; mode from ``early_stopping`` or ``monitor_mode``, default ``"min"``)
+    is kept in memory; ``early_stopping`` (an :class:`EarlyStopping`) ends training when its
+    patience runs out. With ``run_dir``: checkpoints under ``run_dir/checkpoints`` every
+    ``checkpoint_every`` epochs and whenever the monitor improves (keeping ``keep_latest`` newest
+    and ``keep_best`` best), ``history.json``/``history.csv``, TensorBoard events under
+    ``run_dir/tensorboard`` and ``curves.png`` at the end. ``resume=True`` continues from the
+    newest readable checkpoint (state, EMA, early stopping, skip counters, RNG key, history),
+    bit-exactly; unreadable newer checkpoint directories are renamed aside.
+    ``on_epoch_end(epoch, row)`` is called after each epoch's checkpoint.
+    """
+    epochs = _check_positive_int("epochs", epochs)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    checkpoint_every = _check_positive_int("checkpoint_every", checkpoint_every)
+    eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
+    log_every = _check_positive_int("log_every", log_every)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {seed!r}")
+    metrics = dict(metrics or {})
+    if "loss" in metrics:
+        raise ValueError("metrics must not be named 'loss' (the loss is always logged)")
+    x, y = _check_data("train_data", train_data)
+    val = _check_data("val_data", val_data) if val_data is not None else None
+    steps = x.shape[0] // batch_size
+    if steps == 0:
+        raise ValueError(f"batch_size must be <= the number of training examples {x.shape[0]}, got {batch_size}")
+    has_ema = state.ema_params is not None
+    monitor = monitor or ("val_loss" if val is not None else "train_loss")
+    choices = _monitor_names(metrics, val is not None, has_ema)
+    if monitor not in choices:
+        raise ValueError(f"monitor must be one of {choices}, got {monitor!r}")
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise ValueError(f"early_stopping must be an EarlyStopping or None, got {early_stopping!r}")
+    if monitor_mode is None:
+        monitor_mode = early_stopping.mode if early_stopping is not None else "min"
+    if monitor_mode not in ("min", "max"):
+        raise ValueError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
+    if early_stopping is not None and early_stopping.mode != monitor_mode:
+        raise ValueError(
+            f"monitor_mode {monitor_mode!r} contradicts early_stopping.mode {early_stopping.mode!r}"
+        )
+    snapshot_of = (lambda s: s.ema_params) if monitor.startswith("val_ema_") else (lambda s: s.params)
+    tracker = early_stopping or EarlyStopping(patience=2**31 - 1, mode=monitor_mode)
+    if tracker.best_params is None:
+        tracker = tracker.replace(best_params=ema_init(snapshot_of(state)))
+    guard = NonFiniteGuard(limit=_check_positive_int("max_nonfinite_steps", max_nonfinite_steps))
+    key = jax.random.key(int(seed))
+
+    paths: dict[str, str] = {}
+    checkpoints = logger = None
+    history: dict[str, list] = {}
+    start_epoch = 1
+    if run_dir is not None:
+        run_dir = os.path.abspath(os.fspath(run_dir))
+        os.makedirs(run_dir, exist_ok=True)
+        paths = {
+            "run_dir": run_dir,
+            "checkpoints": os.path.join(run_dir, "checkpoints"),
+            "tensorboard": os.path.join(run_dir, "tensorboard"),
+            "history_json": os.path.join(run_dir, "history.json"),
+            "history_csv": os.path.join(run_dir, "history.csv"),
+        }
+        checkpoints = Checkpoints(
+            paths["checkpoints"],
+            every=checkpoint_every,
+            keep_latest=_check_positive_int("keep_latest", keep_latest),
+            keep_best=keep_best,
+            mode=monitor_mode,
+        )
+        target = {"state": state, "tracker": tracker, "guard": guard, "key": jax.random.key_data(key)}
+        if checkpoints.epochs() and not resume:
+            raise ValueError(
+                f"run_dir {run_dir!r} already holds checkpoints; pass resume=True or a new run_dir"
+            )
+        if resume:
+            restored = checkpoints.restore_latest(target)
+            checkpoints.quarantine_after(restored.epoch if restored else 0)
+            if restored is not None:
+                tree = restored.tree
+                state, tracker, guard = tree["state"], tree["tracker"], tree["guard"]
+                key = jax.random.wrap_key_data(tree["key"])
+                history = {k: list(v) for k, v in restored.meta["history"].items()}
+                start_epoch = restored.epoch + 1
+        if tensorboard:
+            logger = TensorBoardLogger(paths["tensorboard"])
+
+    train_step = _make_train_step(loss_fn, metrics, batch_size)
+    eval_step = _make_eval_step(loss_fn, metrics)
+    update_tracker = jax.jit(lambda t, value, params: t.update(value, params))
+    carry = _Carry(state, guard)
+    data = (x, y)
+    epoch_seconds: list[float] = []
+    done = bool(tracker.should_stop) and early_stopping is not None
+    bar = tqdm(
+        total=epochs * steps, initial=min(start_epoch - 1, epochs) * steps, disable=not progress,
+        desc="fit", dynamic_ncols=True,
+    )
+    try:
+        for epoch in range(start_epoch, epochs + 1):
+            if done:
+                break
+            began = time.perf_counter()
+            permutation = epoch_permutation(key, epoch, x.shape[0])
+            model_key = epoch_key(key, epoch, 1)
+            outs = []
+            for index in range(steps):
+                global_step = (epoch - 1) * steps + index
+                carry, out = train_step(carry, data, permutation, index, global_step, model_key)
+                outs.append(out)
+                bar.update(1)
+                if (index + 1) % log_every == 0 and progress:
+                    bar.set_postfix(epoch=epoch, loss=f"{float(out['loss']):.4f}", refresh=False)
+            outs = jax.device_get(outs)
+            tripped = int(carry.guard.tripped_at)
+            if tripped >= 0:
+                raise NonFiniteError(
+                    f"{guard.limit} steps in a row had a non-finite loss or gradient "
+                    f"(max_nonfinite_steps={guard.limit}), the last at step {tripped} "
+                    f"(epoch {epoch}); each was skipped, leaving the state unchanged"
+                )
+            summary, step_loss, step_lr = _epoch_summary(outs)
+            row: dict[str, float] = {"epoch": epoch}
+            row.update({f"train_{k}": v for k, v in summary.items()})
+            if val is not None:
+                row.update({f"val_{k}": v for k, v in _evaluate(eval_step, carry.state.params, *val, eval_batch_size).items()})
+                if has_ema:
+                    ema = _evaluate(eval_step, carry.state.ema_params, *val, eval_batch_size)
+                    row.update({f"val_ema_{k}": v for k, v in ema.items()})
+            row["lr"] = step_lr[-1] if step_lr else math.nan
+            row["nonfinite_steps"] = int(carry.guard.skipped)
+            tracker = update_tracker(tracker, np.float32(row[monitor]), snapshot_of(carry.state))
+            for name, value in row.items():
+                history.setdefault(name, []).append(value)
+            history.setdefault("step_loss", []).extend(step_loss)
+            if step_lr:
+                history.setdefault("step_lr", []).extend(step_lr)
+            stop = bool(tracker.should_stop) and early_stopping is not None
+            improved = bool(tracker.improved)
+            epoch_seconds.append(time.perf_counter() - began)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k.startswith(("train_", "val_"))}, refresh=False)
+            if logger is not None:
+                logger.scalars({k.replace("_", "/", 1): v for k, v in row.items() if k != "epoch"}, epoch)
+                first = (epoch - 1) * steps + 1
+                for i, loss in enumerate(step_loss):
+                    logger.scalars({"step/loss": loss, **({"step/lr": step_lr[i]} if step_lr else {})}, first + i)
+                logger.flush()
+            if run_dir is not None:
+                write_history(history, paths["history_json"], paths["history_csv"])
+            if checkpoints is not None and (checkpoints.due(epoch) or improved or stop or epoch == epochs):
+                checkpoints.save(
+                    epoch,
+                    {"state": carry.state, "tracker": tracker, "guard": carry.guard, "key": jax.random.key_data(key)},
+                    metric=row[monitor],
+                    meta={"history": history},
+                )
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, row)
+            done = stop
+    finally:
+        bar.close()
+        if logger is not None:
+            logger.close()
+        if checkpoints is not None:
+            checkpoints.close()
+    if run_dir is not None and plot and history:
+        paths["curves"] = plot_learning_curves(history, os.path.join(run_dir, "curves.png"))
+    best_step = int(tracker.best_step)
+    return FitResult(
+        state=carry.state,
+        best_params=tracker.best_params,
+        best_epoch=best_step + 1 if best_step >= 0 else None,
+        best_metric=float(tracker.best_metric),
+        history=history,
+        early_stopping=tracker,
+        stopped_early=bool(tracker.should_stop) and early_stopping is not None,
+        paths=paths,
+        epoch_seconds=epoch_seconds,
+    )
