@@ -57,16 +57,22 @@ def map_inexact(fn: Callable[..., Any], tree: Any, *rest: Any, keep: int = 0) ->
     return jax.tree_util.tree_map(leaf_fn, tree, *rest)
 
 
+def full_like(params: Any, value: float) -> Any:
+    """Moments filled with ``value`` for inexact leaves, zeros for the others.
+
+    State leaves are never weakly typed (a weak-typed param such as ``jnp.full(3, 0.5)`` would
+    otherwise give a state whose type changes after the first update and forces a recompile).
+    """
+
+    def leaf(p):
+        return jnp.full(jnp.shape(p), value if is_inexact(p) else 0, dtype=jnp.result_type(p))
+
+    return jax.tree_util.tree_map(leaf, params)
+
+
 def zeros_like(params: Any) -> Any:
     """Zero moments shaped and typed like ``params`` (integer leaves get integer zeros, never used)."""
-    return jax.tree_util.tree_map(jnp.zeros_like, params)
-
-
-def full_like(params: Any, value: float) -> Any:
-    """Moments filled with ``value`` for inexact leaves, zeros for the others."""
-    return jax.tree_util.tree_map(
-        lambda p: jnp.full_like(p, value) if is_inexact(p) else jnp.zeros_like(p), params
-    )
+    return full_like(params, 0.0)
 
 
 def safe_increment(count: jax.Array) -> jax.Array:
