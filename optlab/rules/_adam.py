@@ -45,7 +45,7 @@ def adam_scaling(
     Example:
       >>> import jax.numpy as jnp, optlab
       >>> tx = optlab.adam_scaling(eps=0.0)
-      >>> g = {"w": jnp.array([0.5, -3.0])}
+      >>> g = {"w": jnp.array([0.5, -2.0])}
       >>> u, _ = tx.update(g, tx.init(g))
       >>> u["w"]  # the first bias-corrected step is sign(g)
       Array([ 1., -1.], dtype=float32)

@@ -41,7 +41,7 @@ def current_learning_rate(opt_state: Any) -> jax.Array:
       >>> state = tx.init(params)
       >>> for _ in range(3):
       ...     _, state = tx.update(params, state, params)
-      >>> float(optlab.current_learning_rate(state))
+      >>> round(float(optlab.current_learning_rate(state)), 6)  # schedule(2)
       0.05
     """
     return _find_lr_states(opt_state)[0].learning_rate
@@ -61,7 +61,7 @@ def set_learning_rate(opt_state: Any, learning_rate: Any) -> Any:
       >>> import jax.numpy as jnp, optlab
       >>> tx = optlab.momentum(0.1)
       >>> state = optlab.set_learning_rate(tx.init({"w": jnp.ones(2)}), 0.01)
-      >>> float(optlab.current_learning_rate(state))
+      >>> round(float(optlab.current_learning_rate(state)), 6)
       0.01
     """
     (old,) = _find_lr_states(opt_state)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Union
+from typing import Union
 
 import jax.numpy as jnp
 
 from .. import _checks, _tree
-from ._basic import Schedule, _float, constant
+from ._basic import Schedule, _float, constant, half_cosine
 
 ScheduleLike = Union[float, Schedule]
 
@@ -32,7 +32,7 @@ def warmup(schedule: ScheduleLike, warmup_steps: int, start_value: float = 0.0) 
       >>> from optlab import schedules
       >>> s = schedules.warmup(schedules.cosine(1.0, total_steps=10), warmup_steps=4)
       >>> [round(float(s(t)), 4) for t in (0, 2, 4, 9, 14)]
-      [0.0, 0.5, 1.0, 0.6545, 0.0]
+      [0.0, 0.5, 1.0, 0.5, 0.0]
 
     Raises:
       ValueError: ``warmup_steps`` negative or not an integer; ``start_value`` not finite.
@@ -95,7 +95,7 @@ def cosine_restarts(
             index = jnp.where(cycle_start(index) > t, index - 1, index)
         length = period * _float(mult) ** index
         position = t - cycle_start(index)
-        weight = 0.5 * (1.0 + jnp.cos(math.pi * position / length))
+        weight = half_cosine(position, length)
         return _float(final_value) + (_float(init_value) - _float(final_value)) * weight
 
     return schedule

@@ -29,7 +29,9 @@ class TrainState(struct.PyTreeNode):
     Integer leaves of the EMA are copied from ``params``, never averaged.
 
     Works with flax.linen (``apply_fn=model.apply``) and flax.nnx (``params`` is the ``nnx.State``
-    from ``nnx.split(model, nnx.Param, ...)``; merge it back with ``nnx.merge``).
+    from ``nnx.split(model, nnx.Param, ...)``; merge it back with ``nnx.merge``). In flax 0.12 that
+    ``State`` shares its Variables with ``model``: do not also mutate ``model`` in place (e.g. with
+    ``nnx.Optimizer``) while training the split copy.
     """
 
     step: jax.Array
