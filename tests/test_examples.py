@@ -1,0 +1,29 @@
+"""Each example script runs and prints what it claims."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+EXPECTED = {
+    "ravine_momentum.py": "momentum needs",
+    "schedules_tour.py": "cosine restarts every 30 epochs",
+    "change_lr_without_recompiling.py": "compiled 1 time(s) for 3 learning rates",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_runs(name):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert EXPECTED[name] in result.stdout
+
+
+def test_every_example_is_tested():
+    on_disk = {p.name for p in EXAMPLES.glob("*.py")}
+    assert on_disk <= set(EXPECTED), sorted(on_disk - set(EXPECTED))
