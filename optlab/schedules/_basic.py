@@ -35,6 +35,21 @@ def half_cosine(position: jax.Array, length: jax.Array) -> jax.Array:
     return jnp.where(2 * position <= length, first, second)
 
 
+def _interpolate(init_value, final_value, total_steps, weight) -> Schedule:
+    """``final + (init - final) * weight(min(t, T), T)``: the shape shared by cosine and linear decay."""
+    _checks.real_scalar(init_value, "init_value")
+    _checks.real_scalar(final_value, "final_value")
+    total_steps = _checks.positive_int(total_steps, "total_steps")
+
+    def schedule(count):
+        t = jnp.clip(_float(count), 0, total_steps)
+        return _float(final_value) + (_float(init_value) - _float(final_value)) * weight(
+            t, _float(total_steps)
+        )
+
+    return schedule
+
+
 def constant(value: float) -> Schedule:
     r"""Constant learning rate :math:`\eta_t = \eta_0`: good for prototyping ideas.
 
@@ -93,16 +108,7 @@ def cosine(init_value: float, total_steps: int, final_value: float = 0.0) -> Sch
     Raises:
       ValueError: ``total_steps`` not a positive integer; values not finite.
     """
-    _checks.real_scalar(init_value, "init_value")
-    _checks.real_scalar(final_value, "final_value")
-    total_steps = _checks.positive_int(total_steps, "total_steps")
-
-    def schedule(count):
-        t = jnp.clip(_float(count), 0, total_steps)
-        weight = half_cosine(t, _float(total_steps))
-        return _float(final_value) + (_float(init_value) - _float(final_value)) * weight
-
-    return schedule
+    return _interpolate(init_value, final_value, total_steps, half_cosine)
 
 
 def linear(init_value: float, total_steps: int, final_value: float = 0.0) -> Schedule:
@@ -119,15 +125,7 @@ def linear(init_value: float, total_steps: int, final_value: float = 0.0) -> Sch
     Raises:
       ValueError: ``total_steps`` not a positive integer; values not finite.
     """
-    _checks.real_scalar(init_value, "init_value")
-    _checks.real_scalar(final_value, "final_value")
-    total_steps = _checks.positive_int(total_steps, "total_steps")
-
-    def schedule(count):
-        remaining = (total_steps - jnp.clip(_float(count), 0, total_steps)) / total_steps
-        return _float(final_value) + (_float(init_value) - _float(final_value)) * remaining
-
-    return schedule
+    return _interpolate(init_value, final_value, total_steps, lambda t, T: (T - t) / T)
 
 
 def exponential(init_value: float, decay_percent: float) -> Schedule:
