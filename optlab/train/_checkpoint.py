@@ -25,6 +25,10 @@ _log = logging.getLogger(__name__)
 _CORRUPT_SUFFIX = ".unreadable-"
 
 
+class TargetMismatchError(ValueError):
+    """The restore target's leaves (paths or shapes) differ from the checkpoint's."""
+
+
 class Restored(NamedTuple):
     """A restored checkpoint: ``tree`` in the target's structure, its ``meta`` dict, its ``epoch``."""
 
@@ -112,7 +116,14 @@ class Checkpoints:
         """Write ``tree`` (+ JSON-able ``meta``) as the checkpoint of ``epoch``, atomically."""
         epoch = _check_int("epoch", epoch, 0)
         paths, leaves = _flatten(tree)
-        doc = {"epoch": epoch, "metric": metric, "paths": paths, "meta": dict(meta or {})}
+        doc = {
+            "epoch": epoch,
+            "metric": metric,
+            "paths": paths,
+            "shapes": [list(np.shape(leaf)) for leaf in leaves.values()],
+            "dtypes": [np.dtype(leaf.dtype).name for leaf in leaves.values()],
+            "meta": dict(meta or {}),
+        }
         self._manager.save(
             epoch,
             args=ocp.args.Composite(state=ocp.args.StandardSave(leaves), meta=ocp.args.JsonSave(doc)),
@@ -122,9 +133,9 @@ class Checkpoints:
         self._prune()
 
     def _ranked(self) -> list[int]:
-        """Readable epochs, best metric first (latest first among ties)."""
+        """Readable epochs, best metric first; among ties the earliest (a later tie is no improvement)."""
         sign = 1.0 if self.mode == "min" else -1.0
-        return sorted(self._metrics, key=lambda e: (sign * self._rank_value(self._metrics[e]), -e))
+        return sorted(self._metrics, key=lambda e: (sign * self._rank_value(self._metrics[e]), e))
 
     def _prune(self) -> None:
         keep = set(sorted(self._metrics)[-self.keep_latest :]) | set(self._ranked()[: self.keep_best])
@@ -143,31 +154,37 @@ class Checkpoints:
         ]
 
     def restore(self, epoch: int, target: Any) -> Restored:
-        """Restore the checkpoint of ``epoch`` into the structure of ``target``."""
+        """Restore the checkpoint of ``epoch`` into the structure of ``target``.
+
+        ``target`` may be any part of the saved tree with the same nesting (e.g. ``{"state": s}``
+        out of a ``fit`` checkpoint); each of its leaves must exist in the checkpoint with the
+        same shape and dtype.
+        """
         doc = self._read_meta(epoch)
+        index = {path: i for i, path in enumerate(doc["paths"])}
         paths, target_leaves = _flatten(target)
-        if doc["paths"] != paths:
-            saved = set(doc["paths"])
-            missing = [p for p in paths if p not in saved] or ["(order differs)"]
-            raise ValueError(
-                f"target does not match checkpoint {epoch}: first mismatching leaf {missing[0]} "
-                f"({len(paths)} target leaves, {len(doc['paths'])} saved)"
-            )
+        for path, leaf in zip(paths, target_leaves.values()):
+            if path not in index:
+                raise TargetMismatchError(f"leaf {path} of the target is not in checkpoint {epoch}")
+            i = index[path]
+            saved = (tuple(doc["shapes"][i]), doc["dtypes"][i])
+            if saved != (np.shape(leaf), np.dtype(leaf.dtype).name):
+                raise TargetMismatchError(
+                    f"leaf {path}: checkpoint {epoch} has shape/dtype {saved}, "
+                    f"target {(np.shape(leaf), np.dtype(leaf.dtype).name)}"
+                )
         abstract = {
-            k: jax.ShapeDtypeStruct(np.shape(v), np.asarray(v).dtype if not isinstance(v, jax.Array) else v.dtype)
-            for k, v in target_leaves.items()
+            f"{i:06d}": jax.ShapeDtypeStruct(tuple(shape), np.dtype(dtype))
+            for i, (shape, dtype) in enumerate(zip(doc["shapes"], doc["dtypes"]))
         }
         leaves = self._manager.restore(
             epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))
         )["state"]
-        originals = jax.tree.leaves(target)
         restored = []
-        for key, path, original in zip(sorted(leaves), paths, originals):
-            value = jnp.asarray(leaves[key])
+        for path, original in zip(paths, jax.tree.leaves(target)):
+            value = jnp.asarray(leaves[f"{index[path]:06d}"])
             if _is_key(original):
                 value = jax.random.wrap_key_data(value, impl=jax.random.key_impl(original))
-            if np.shape(value) != np.shape(original):
-                raise ValueError(f"leaf {path}: saved shape {np.shape(value)} != target {np.shape(original)}")
             restored.append(value)
         tree = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(target), restored)
         return Restored(tree=tree, meta=doc["meta"], epoch=int(doc["epoch"]))
@@ -176,7 +193,7 @@ class Checkpoints:
         for epoch in order:
             try:
                 return self.restore(epoch, target)
-            except ValueError:
+            except TargetMismatchError:
                 raise
             except Exception as error:  # an incomplete or damaged directory: skip it
                 _log.warning("checkpoint %d in %s is unreadable (%s); skipped", epoch, self.directory, error)
@@ -187,7 +204,7 @@ class Checkpoints:
         return self._first_readable(self.epochs()[::-1], target)
 
     def restore_best(self, target: Any) -> Restored | None:
-        """The readable checkpoint with the best metric (latest on ties) into ``target``."""
+        """The readable checkpoint with the best metric (earliest on ties) into ``target``."""
         return self._first_readable(self._ranked(), target)
 
     def quarantine_after(self, epoch: int) -> list[str]:

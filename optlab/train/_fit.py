@@ -124,6 +124,14 @@ def _epoch_summary(outs: list[dict]) -> tuple[dict[str, float], list[float], lis
     return summary, [float(o["loss"]) for o in outs], step_lr
 
 
+def _tag(name: str) -> str:
+    """TensorBoard tag of a history column: ``val_ema_loss -> val_ema/loss``, ``lr -> epoch/lr``."""
+    for prefix in ("val_ema_", "val_", "train_"):
+        if name.startswith(prefix):
+            return f"{prefix[:-1]}/{name[len(prefix):]}"
+    return f"epoch/{name}"
+
+
 def _monitor_names(metrics: Mapping[str, MetricFn], has_val: bool, has_ema: bool) -> list[str]:
     keys = ["loss", *metrics]
     names = [f"train_{k}" for k in keys]
@@ -319,7 +327,7 @@ def fit(
             epoch_seconds.append(time.perf_counter() - began)
             bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k.startswith(("train_", "val_"))}, refresh=False)
             if logger is not None:
-                logger.scalars({k.replace("_", "/", 1): v for k, v in row.items() if k != "epoch"}, epoch)
+                logger.scalars({_tag(k): v for k, v in row.items() if k != "epoch"}, epoch)
                 first = (epoch - 1) * steps + 1
                 for i, loss in enumerate(step_loss):
                     logger.scalars({"step/loss": loss, **({"step/lr": step_lr[i]} if step_lr else {})}, first + i)
@@ -330,7 +338,7 @@ def fit(
                 checkpoints.save(
                     epoch,
                     {"state": carry.state, "tracker": tracker, "guard": carry.guard, "key": jax.random.key_data(key)},
-                    metric=row[monitor],
+                    metric=float(np.float32(row[monitor])),  # ranked as EarlyStopping sees it
                     meta={"history": history},
                 )
             if on_epoch_end is not None:

@@ -11,11 +11,11 @@ import optax
 import optlab
 
 
+_INJECTED = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
+
+
 def _is_lr_node(node: Any) -> bool:
-    return isinstance(
-        node,
-        (optlab.LearningRateState, optlab.ScheduledLearningRateState, optax.InjectHyperparamsState),
-    )
+    return isinstance(node, (optlab.LearningRateState, optlab.ScheduledLearningRateState, *_INJECTED))
 
 
 def learning_rate_of(opt_state: Any) -> jax.Array | None:
@@ -27,7 +27,7 @@ def learning_rate_of(opt_state: Any) -> jax.Array | None:
     decided at trace time and is free inside ``jit``.
     """
     nodes = [n for n in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_lr_node) if _is_lr_node(n)]
-    optlab_nodes = [n for n in nodes if not isinstance(n, optax.InjectHyperparamsState)]
+    optlab_nodes = [n for n in nodes if not isinstance(n, _INJECTED)]
     if len(optlab_nodes) == 1:
         return jnp.asarray(optlab.current_learning_rate(opt_state), jnp.float32)
     injected = [n for n in nodes if "learning_rate" in getattr(n, "hyperparams", {})]

@@ -1,0 +1,151 @@
+"""A TrainState whose parameters live in one flat buffer per dtype: the fast path for many leaves.
+
+The parameters ``w_1, ..., w_L`` are stored as ``flat_params = {dtype: B_d}`` with a static
+:class:`optlab.perf.Layout`; ``.params`` slices the tree back out through a custom VJP, so
+
+* ``value_and_grad(loss_fn, *args)`` differentiates ``loss_fn(params_tree, *args)`` with respect
+  to the buffers: the gradients come back flat, ``{dtype: G_d}``, at the cost of one concatenate;
+* ``apply_gradients`` runs ``tx`` once per buffer instead of once per leaf: ``O(#dtypes)`` fused
+  loops instead of ``O(L)``, the update at memory-bandwidth speed whatever ``L`` is, and a compile
+  time independent of ``L``.
+
+Same numbers as :class:`optlab.train.TrainState` (bitwise on CPU; tested) for every transformation
+that is elementwise across leaves — all optlab rules (except ``adamw`` with a ``mask``) and the
+elementwise optax ones; ``create`` refuses the others (per-leaf clipping, masks over the tree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from ..perf._elementwise import check_elementwise
+from ..perf._layout import Layout, is_flat, layout_of
+from ..perf._unflatten import flatten, unflatten
+from ._ema import check_ema_decay, ema_init, ema_update
+
+__all__ = ["FlatTrainState"]
+
+
+class FlatTrainState(struct.PyTreeNode):
+    """Step, flat parameters, optimizer state on the flat buffers, and optionally their EMA.
+
+    The TrainState protocol that ``optlab.train.fit`` uses: ``create``, ``.params`` (the tree),
+    ``.ema_params`` (the EMA tree or ``None``), ``.step``, ``.opt_state``, ``.tx``, ``.apply_fn``,
+    ``.value_and_grad`` (flat gradients) and ``.apply_gradients`` (flat gradients, or a tree that
+    it flattens). ``flat_params`` and ``flat_ema`` are the buffers themselves.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, optlab
+      >>> from optlab.train._flat_state import FlatTrainState
+      >>> params = {"b": jnp.zeros(2), "w": jnp.ones((2, 2))}
+      >>> state = FlatTrainState.create(apply_fn=None, params=params, tx=optlab.sgd(0.1))
+      >>> {k: v.shape for k, v in state.flat_params.items()}
+      {'float32': (6,)}
+      >>> loss, grads = state.value_and_grad(lambda p: jnp.sum(p["w"]) + jnp.sum(p["b"]))
+      >>> state.apply_gradients(grads=grads).params["w"]
+      Array([[0.9, 0.9],
+             [0.9, 0.9]], dtype=float32)
+    """
+
+    step: jax.Array
+    flat_params: dict[str, jax.Array]
+    opt_state: Any
+    flat_ema: dict[str, jax.Array] | None = None
+    layout: Layout | None = struct.field(pytree_node=False, default=None)
+    apply_fn: Callable[..., Any] | None = struct.field(pytree_node=False, default=None)
+    tx: optax.GradientTransformation | None = struct.field(pytree_node=False, default=None)
+    ema_decay: float | None = struct.field(pytree_node=False, default=None)
+    ema_warmup: bool = struct.field(pytree_node=False, default=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        apply_fn: Callable[..., Any] | None,
+        params: Any,
+        tx: optax.GradientTransformation,
+        ema_decay: float | None = None,
+        ema_warmup: bool = False,
+        check_tx: bool = True,
+        **extra: Any,
+    ) -> FlatTrainState:
+        """A state at step 0 with ``params`` packed into flat buffers and ``tx.init`` run on them.
+
+        ``check_tx=True`` first runs :func:`optlab.perf.check_elementwise` (three steps on a tiny
+        probe tree, milliseconds) to refuse transformations that are not valid on flat buffers.
+
+        Raises:
+          ValueError: ``tx`` is not a GradientTransformation or is not elementwise across leaves;
+            ``params`` has a non-floating leaf; bad ``ema_decay``/``ema_warmup``/``check_tx``.
+        """
+        if not isinstance(tx, optax.GradientTransformation):
+            raise ValueError(f"tx must be an optax.GradientTransformation, got {tx!r}")
+        for name, flag in (("ema_warmup", ema_warmup), ("check_tx", check_tx)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name} must be a bool, got {flag!r}")
+        ema_decay = check_ema_decay(ema_decay)
+        layout = layout_of(params)
+        if check_tx:
+            check_elementwise(tx, layout)
+        flat = flatten(params, layout)
+        return cls(
+            step=jnp.zeros((), jnp.int32),
+            flat_params=flat,
+            opt_state=tx.init(flat),
+            flat_ema=None if ema_decay is None else ema_init(flat),
+            layout=layout,
+            apply_fn=apply_fn,
+            tx=tx,
+            ema_decay=ema_decay,
+            ema_warmup=ema_warmup,
+            **extra,
+        )
+
+    @property
+    def params(self) -> Any:
+        """The parameter tree (slices of the flat buffers; differentiable w.r.t. them)."""
+        return unflatten(self.flat_params, self.layout)
+
+    @property
+    def ema_params(self) -> Any:
+        """The EMA parameter tree, or ``None`` without ``ema_decay``."""
+        return None if self.flat_ema is None else unflatten(self.flat_ema, self.layout)
+
+    def flat_grads(self, grads: Any) -> dict[str, jax.Array]:
+        """``grads`` as flat buffers: returned as is when already flat, else flattened as the params."""
+        return grads if is_flat(grads, self.layout) else flatten(grads, self.layout)
+
+    def apply_gradients(self, *, grads: Any, **changes: Any) -> FlatTrainState:
+        """One optimizer step on the flat buffers: new ``step``, ``flat_params``, ``opt_state``, EMA.
+
+        ``grads`` are flat (``{dtype: G_d}`` from :meth:`value_and_grad`) or a tree like ``params``.
+        ``changes`` replace other fields at the same time.
+        """
+        grads = self.flat_grads(grads)
+        updates, opt_state = self.tx.update(grads, self.opt_state, self.flat_params)
+        flat = optax.apply_updates(self.flat_params, updates)
+        ema = self.flat_ema
+        if self.ema_decay is not None:
+            ema = ema_update(ema, flat, self.ema_decay, self.step, self.ema_warmup)
+        return self.replace(
+            step=self.step + 1, flat_params=flat, opt_state=opt_state, flat_ema=ema, **changes
+        )
+
+    def value_and_grad(self, loss_fn: Callable[..., Any], *args: Any, has_aux: bool = False) -> Any:
+        """``(value, flat_grads)`` of ``loss_fn(params_tree, *args)`` w.r.t. the flat buffers.
+
+        ``((value, aux), flat_grads)`` with ``has_aux``. The gradient flows through the custom-VJP
+        unflatten: the leaf gradients are concatenated once per buffer.
+        """
+        layout = self.layout
+
+        def flat_loss(flat: dict[str, jax.Array], *inner: Any) -> Any:
+            return loss_fn(unflatten(flat, layout), *inner)
+
+        return jax.value_and_grad(flat_loss, has_aux=has_aux)(self.flat_params, *args)
