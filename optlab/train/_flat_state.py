@@ -93,7 +93,7 @@ class FlatTrainState(struct.PyTreeNode):
         layout = layout_of(params)
         if check_tx:
             check_elementwise(tx, layout)
-        flat = flatten(params, layout)
+        flat = ema_init(flatten(params, layout))  # own buffers: donating the state never frees `params`
         return cls(
             step=jnp.zeros((), jnp.int32),
             flat_params=flat,

@@ -1,0 +1,34 @@
+"""Speed: parameters as flat per-dtype buffers, donated jitted steps, allocator tuning.
+
+* :func:`layout_of`, :class:`Layout`, :class:`Slot` — static packing of a tree into one 1-D
+  buffer per dtype.
+* :func:`flatten`, :func:`unflatten` — tree <-> buffers; ``unflatten`` has a custom VJP whose
+  backward is one concatenate per buffer, so ``jax.grad`` w.r.t. the buffers is cheap.
+* :func:`check_elementwise` — refuses transformations that are not valid on flat buffers.
+* :func:`train_step` — a jitted step with the state donated.
+* :func:`tune_allocator`, :func:`allocator_env` — opt-in glibc malloc settings for XLA:CPU.
+
+``optlab.train.FlatTrainState`` puts these together. Why and how fast: ``benchmarks/README.md``.
+"""
+
+from ._allocator import allocator_env as allocator_env
+from ._allocator import tune_allocator as tune_allocator
+from ._elementwise import check_elementwise as check_elementwise
+from ._layout import Layout as Layout
+from ._layout import Slot as Slot
+from ._layout import layout_of as layout_of
+from ._step import train_step as train_step
+from ._unflatten import flatten as flatten
+from ._unflatten import unflatten as unflatten
+
+__all__ = [
+    "Layout",
+    "Slot",
+    "allocator_env",
+    "check_elementwise",
+    "flatten",
+    "layout_of",
+    "train_step",
+    "tune_allocator",
+    "unflatten",
+]

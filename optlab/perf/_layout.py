@@ -1,0 +1,120 @@
+"""Static layout of a parameter tree packed into one flat buffer per dtype.
+
+A tree with leaves ``w_1, ..., w_L`` is stored as buffers ``B_d`` (one per dtype ``d``) with
+``B_d = concat(ravel(w_i) for the leaves i of dtype d)``, so leaf ``i`` is
+``B_{d_i}[o_i : o_i + n_i].reshape(s_i)``. The layout (tree structure, and per leaf its buffer,
+offset ``o_i``, size ``n_i`` and shape ``s_i``) is static Python data: hashable, so it can be a
+static field of a jitted state or a ``nondiff_argnums`` argument of a custom VJP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Slot:
+    """Where one leaf lives: ``buffers[key][offset : offset + size].reshape(shape)``."""
+
+    key: str
+    offset: int
+    size: int
+    shape: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Tree structure plus one :class:`Slot` per leaf (in ``jax.tree`` leaf order).
+
+    Attributes:
+      treedef: the structure of the parameter tree.
+      slots: one slot per leaf.
+      sizes: ``((key, total_size), ...)``, one entry per buffer, sorted by key.
+    """
+
+    treedef: Any
+    slots: tuple[Slot, ...]
+    sizes: tuple[tuple[str, int], ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Buffer keys (dtype names such as ``"float32"``), sorted."""
+        return tuple(key for key, _ in self.sizes)
+
+    @property
+    def num_leaves(self) -> int:
+        return len(self.slots)
+
+    def dtype(self, key: str) -> jnp.dtype:
+        """The dtype of buffer ``key``."""
+        return jnp.dtype(key)
+
+
+def buffer_key(dtype: Any) -> str:
+    """The buffer a leaf of ``dtype`` goes to: the dtype's name (``"float32"``, ``"bfloat16"``)."""
+    return jnp.dtype(dtype).name
+
+
+def _leaf_paths(tree: Any) -> list[str]:
+    return [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
+
+
+def layout_of(tree: Any) -> Layout:
+    """The layout that packs ``tree``'s leaves, in leaf order, into one buffer per dtype.
+
+    Raises:
+      ValueError: ``tree`` has no leaves, or a leaf that is not a floating-point array (integer
+        and boolean leaves have no gradient and do not belong in an optimizer's flat buffers).
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    if not leaves:
+        raise ValueError(f"params must have at least one array leaf, got {tree!r}")
+    paths = _leaf_paths(tree)
+    fill: dict[str, int] = {}
+    slots = []
+    for path, leaf in zip(paths, leaves):
+        dtype = jnp.result_type(leaf)
+        if not jnp.issubdtype(dtype, jnp.floating):
+            raise ValueError(
+                f"params{path} has dtype {dtype}; flat buffers hold floating-point leaves only"
+            )
+        key = buffer_key(dtype)
+        shape = tuple(int(d) for d in np.shape(leaf))
+        size = math.prod(shape)
+        slots.append(Slot(key=key, offset=fill.get(key, 0), size=size, shape=shape))
+        fill[key] = fill.get(key, 0) + size
+    return Layout(treedef=treedef, slots=tuple(slots), sizes=tuple(sorted(fill.items())))
+
+
+def check_tree(tree: Any, layout: Layout, name: str = "tree") -> list[Any]:
+    """The leaves of ``tree`` after checking its structure, shapes and dtypes against ``layout``.
+
+    Raises:
+      ValueError: naming ``name`` and the first leaf path that does not match.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    if treedef != layout.treedef:
+        raise ValueError(f"{name} has structure {treedef}, expected {layout.treedef}")
+    for path, leaf, slot in zip(_leaf_paths(tree), leaves, layout.slots):
+        shape, key = tuple(np.shape(leaf)), buffer_key(jnp.result_type(leaf))
+        if shape != slot.shape or key != slot.key:
+            raise ValueError(
+                f"{name}{path} has shape {shape} and dtype {key}, expected {slot.shape} and {slot.key}"
+            )
+    return leaves
+
+
+def is_flat(value: Any, layout: Layout) -> bool:
+    """True when ``value`` is a dict of buffers shaped as ``layout`` describes."""
+    if not isinstance(value, dict) or tuple(sorted(value)) != layout.keys:
+        return False
+    return all(
+        np.shape(value[key]) == (size,) and buffer_key(jnp.result_type(value[key])) == key
+        for key, size in layout.sizes
+    )

@@ -1,0 +1,92 @@
+"""Layout, flatten/unflatten round trips and the custom-VJP gradient."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from optlab.perf import Layout, flatten, layout_of, unflatten
+from optlab.train._flat_state import FlatTrainState
+
+
+def _tree():
+    rng = np.random.default_rng(1)
+    return {
+        "conv": {"w": jnp.asarray(rng.normal(size=(3, 3, 2, 4)), jnp.float32), "b": jnp.zeros(4)},
+        "dense": [jnp.asarray(rng.normal(size=(8, 3)), jnp.bfloat16), jnp.ones(3, jnp.bfloat16)],
+        "scale": jnp.asarray(rng.normal(size=()), jnp.float32),
+    }
+
+
+def test_layout_offsets_sizes_and_keys():
+    layout = layout_of(_tree())
+    assert isinstance(layout, Layout)
+    assert layout.keys == ("bfloat16", "float32")
+    assert dict(layout.sizes) == {"bfloat16": 27, "float32": 72 + 4 + 1}
+    offsets = [(s.key, s.offset, s.size) for s in layout.slots]
+    assert offsets == [("float32", 0, 4), ("float32", 4, 72), ("bfloat16", 0, 24), ("bfloat16", 24, 3), ("float32", 76, 1)]
+    assert hash(layout) == hash(layout_of(_tree()))
+
+
+def test_unflatten_round_trips_bitwise():
+    tree = _tree()
+    layout = layout_of(tree)
+    flat = flatten(tree, layout)
+    back = unflatten(flat, layout)
+    assert jax.tree.structure(back) == jax.tree.structure(tree)
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), back, tree)
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(a, b), flatten(back, layout), flat)
+    assert all(a.dtype == b.dtype for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(tree)))
+
+
+def _loss(params, x):
+    w = params["conv"]["w"].reshape(-1, 4)
+    h = jnp.tanh(x @ w[:3] + params["conv"]["b"][None])
+    d = params["dense"][0].astype(jnp.float32)
+    return jnp.sum((h[:, :3] @ d[:3] + params["dense"][1].astype(jnp.float32)[None]) ** 2) * params["scale"]
+
+
+def test_custom_vjp_gradient_equals_tree_gradient():
+    tree = _tree()
+    layout = layout_of(tree)
+    x = jnp.asarray(np.random.default_rng(2).normal(size=(5, 3)), jnp.float32)
+    want = jax.grad(_loss)(tree, x)
+    got = jax.grad(lambda flat: _loss(unflatten(flat, layout), x))(flatten(tree, layout))
+    jax.tree.map(np.testing.assert_array_equal, got, flatten(want, layout))
+    got_jit = jax.jit(jax.grad(lambda flat: _loss(unflatten(flat, layout), x)))(flatten(tree, layout))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), got_jit, got)
+
+
+def test_unused_leaves_get_zero_gradient():
+    tree = _tree()
+    layout = layout_of(tree)
+    got = jax.grad(lambda flat: jnp.sum(unflatten(flat, layout)["conv"]["b"]))(flatten(tree, layout))
+    want = flatten(jax.tree.map(jnp.zeros_like, tree), layout)
+    want["float32"] = want["float32"].at[:4].set(1.0)
+    jax.tree.map(np.testing.assert_array_equal, got, want)
+
+
+def test_flat_state_params_value_and_grad():
+    tree = _tree()
+    x = jnp.ones((2, 3))
+    state = FlatTrainState.create(apply_fn=None, params=tree, tx=jax.tree.map(lambda f: f, __import__("optlab").sgd(0.1)))
+    jax.tree.map(np.testing.assert_array_equal, state.params, tree)
+    (loss, aux), grads = state.value_and_grad(lambda p, x: (_loss(p, x), 7), x, has_aux=True)
+    assert aux == 7
+    assert loss == _loss(tree, x)
+    jax.tree.map(np.testing.assert_array_equal, grads, flatten(jax.grad(_loss)(tree, x), state.layout))
+
+
+def test_bad_inputs_name_the_argument():
+    tree = _tree()
+    layout = layout_of(tree)
+    with pytest.raises(ValueError, match=r"params\['i'\] has dtype int32"):
+        layout_of({"i": jnp.ones(2, jnp.int32)})
+    with pytest.raises(ValueError, match="at least one array leaf"):
+        layout_of({})
+    with pytest.raises(ValueError, match=r"tree\['conv'\]\['b'\] has shape \(5,\)"):
+        flatten({**tree, "conv": {**tree["conv"], "b": jnp.zeros(5)}}, layout)
+    with pytest.raises(ValueError, match=r"buffers\['float32'\] has shape \(3,\)"):
+        unflatten({"bfloat16": jnp.zeros(27, jnp.bfloat16), "float32": jnp.zeros(3)}, layout)
+    with pytest.raises(ValueError, match="buffers must be a dict with keys"):
+        unflatten({"float32": jnp.zeros(77)}, layout)
