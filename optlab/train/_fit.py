@@ -72,7 +72,7 @@ def _check_data(name: str, data: Any) -> tuple[jax.Array, jax.Array]:
 
 
 def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_size: int):
-    def train_step(carry: _Carry, data, permutation, index, global_step, key):
+    def train_step(carry: _Carry, data, permutation, index, key):
         state, guard = carry
         x, y = take_batch(data, permutation, index, batch_size)
         (loss, outputs), grads = state.value_and_grad(
@@ -85,7 +85,7 @@ def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_siz
         lr = learning_rate_of(state.opt_state)
         if lr is not None:
             out["lr"] = lr
-        return _Carry(state, guard.update(finite, global_step)), out
+        return _Carry(state, guard.update(finite)), out
 
     return jax.jit(train_step, donate_argnums=0)
 
@@ -292,8 +292,7 @@ def fit(
             model_key = epoch_key(key, epoch, 1)
             outs = []
             for index in range(steps):
-                global_step = (epoch - 1) * steps + index
-                carry, out = train_step(carry, data, permutation, index, global_step, model_key)
+                carry, out = train_step(carry, data, permutation, index, model_key)
                 outs.append(out)
                 bar.update(1)
                 if (index + 1) % log_every == 0 and progress:

@@ -30,13 +30,14 @@ def select_tree(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
 
 
 class NonFiniteGuard(struct.PyTreeNode):
-    """Counters of skipped steps: ``skipped`` in total, ``streak`` in a row, and ``tripped_at``.
+    """Counters: ``steps`` seen, ``skipped`` in total, ``streak`` in a row, and ``tripped_at``.
 
-    ``tripped_at`` is the (0-based) global step at which the streak first reached ``limit``
-    (``-1`` while it has not), so the host can check it lazily without losing the event.
+    ``tripped_at`` is the (0-based) step at which the streak first reached ``limit`` (``-1``
+    while it has not), so the host can check it lazily without losing the event.
     """
 
     limit: int = struct.field(pytree_node=False, default=10)
+    steps: jax.Array = None
     skipped: jax.Array = None
     streak: jax.Array = None
     tripped_at: jax.Array = None
@@ -44,16 +45,17 @@ class NonFiniteGuard(struct.PyTreeNode):
     def __post_init__(self) -> None:
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
             raise ValueError(f"max_nonfinite_steps must be an int >= 1, got {self.limit!r}")
-        for name, value in (("skipped", 0), ("streak", 0), ("tripped_at", -1)):
+        for name, value in (("steps", 0), ("skipped", 0), ("streak", 0), ("tripped_at", -1)):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, jnp.asarray(value, jnp.int32))
 
-    def update(self, finite: jax.Array, step: jax.Array) -> NonFiniteGuard:
-        """Record one step (``finite`` says whether it was applied) taken at global ``step``."""
+    def update(self, finite: jax.Array) -> NonFiniteGuard:
+        """Record one step; ``finite`` says whether it was applied."""
         streak = jnp.where(finite, 0, self.streak + 1).astype(jnp.int32)
         trips = (self.tripped_at < 0) & (streak >= self.limit)
         return self.replace(
+            steps=self.steps + 1,
             skipped=self.skipped + (~finite).astype(jnp.int32),
             streak=streak,
-            tripped_at=jnp.where(trips, jnp.asarray(step, jnp.int32), self.tripped_at),
+            tripped_at=jnp.where(trips, self.steps, self.tripped_at),
         )

@@ -154,9 +154,10 @@ def test_error_after_k_nonfinite_steps_in_a_row(digits, tiny_mlp):
 
 def test_guard_counts_streaks():
     guard = NonFiniteGuard(limit=3)
-    for step, ok in enumerate([False, False, True, False, False, False, False]):
-        guard = guard.update(jnp.asarray(ok), step)
+    for ok in [False, False, True, False, False, False, False]:
+        guard = guard.update(jnp.asarray(ok))
     assert int(guard.tripped_at) == 5 and int(guard.skipped) == 6 and int(guard.streak) == 4
+    assert int(guard.steps) == 7
 
 
 def test_schedule_position_logged_per_step(digits, tiny_mlp):
