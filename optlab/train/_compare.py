@@ -18,6 +18,7 @@ from optlab.models import DigitsCNN
 
 from ._fit import fit
 from ._losses import accuracy, classifier_loss
+from ._plots import new_figure
 from ._state import TrainState
 
 RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
@@ -130,9 +131,7 @@ def compare(
 
 def plot_comparison(rows: Sequence[Mapping[str, Any]], path: str) -> str:
     """Validation accuracy and training loss per epoch, one line per rule, in one PNG."""
-    from ._plots import plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right) = new_figure(2, width=5.0, height=4.0)
     for row in rows:
         history = row["history"]
         left.plot(history["epoch"], history["val_accuracy"], marker=".", label=row["rule"])
@@ -144,7 +143,6 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]], path: str) -> str:
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)
     return path
 
 

@@ -1,13 +1,21 @@
-"""Learning curves as PNG (matplotlib, Agg backend: no display needed)."""
+"""Learning curves as PNG with matplotlib's object API (rendered by Agg; no display, no pyplot).
+
+``matplotlib.figure.Figure`` is used directly, so plotting never switches the user's pyplot
+backend nor leaves figures open.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+
+def new_figure(columns: int, width: float = 4.5, height: float = 3.5) -> tuple[Figure, list]:
+    """A figure with ``columns`` side-by-side axes, not registered with pyplot."""
+    fig = Figure(figsize=(width * columns, height))
+    axes = fig.subplots(1, columns, squeeze=False)[0]
+    return fig, list(axes)
 
 
 def plot_learning_curves(
@@ -25,8 +33,7 @@ def plot_learning_curves(
     )
     panels = ["loss", *metric_names]
     has_lr = bool(history.get("step_lr"))
-    fig, axes = plt.subplots(1, len(panels) + has_lr, figsize=(4.5 * (len(panels) + has_lr), 3.5))
-    axes = list(axes) if len(panels) + has_lr > 1 else [axes]
+    fig, axes = new_figure(len(panels) + has_lr)
     for ax, name in zip(axes, panels):
         for prefix in ("train", "val", "val_ema"):
             values = history.get(f"{prefix}_{name}")
@@ -46,5 +53,4 @@ def plot_learning_curves(
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)
     return path

@@ -246,3 +246,40 @@ def test_existing_checkpoints_need_resume(digits, tiny_mlp, tmp_path):
     fit(small_state(tiny_mlp), loss, digits.train, epochs=1, batch_size=500, run_dir=tmp_path, progress=False, plot=False)
     with pytest.raises(ValueError, match="already holds checkpoints; pass resume=True"):
         fit(small_state(tiny_mlp), loss, digits.train, epochs=1, batch_size=500, run_dir=tmp_path, progress=False)
+
+
+def test_fit_accepts_flat_train_state(digits, tiny_mlp):
+    from optlab.train._flat_state import FlatTrainState
+
+    model, params = tiny_mlp
+    kwargs = dict(epochs=2, batch_size=100, progress=False, metrics={"accuracy": accuracy})
+    flat = FlatTrainState.create(apply_fn=model.apply, params=jax.tree.map(jnp.copy, params),
+                                 tx=optlab.adam(1e-3), ema_decay=0.9)
+    flat_result = fit(flat, classifier_loss(model.apply), digits.train, digits.val, **kwargs)
+    tree_result = fit(small_state(tiny_mlp, optlab.adam(1e-3), ema_decay=0.9), classifier_loss(model.apply),
+                      digits.train, digits.val, **kwargs)
+    for a, b in zip(jax.tree.leaves(flat_result.state.params), jax.tree.leaves(tree_result.state.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(jax.tree.leaves(flat_result.best_params), jax.tree.leaves(tree_result.best_params)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert flat_result.history["val_ema_loss"] == pytest.approx(tree_result.history["val_ema_loss"], rel=1e-5)
+
+
+def test_progress_bar_shows_loss_and_metrics(digits, tiny_mlp, capsys):
+    fit(small_state(tiny_mlp), classifier_loss(tiny_mlp[0].apply), digits.train, digits.val, epochs=1,
+        batch_size=100, metrics={"accuracy": accuracy}, progress=True, log_every=2)
+    err = capsys.readouterr().err
+    assert "fit" in err and "val_accuracy=" in err and "train_loss=" in err
+    fit(small_state(tiny_mlp), classifier_loss(tiny_mlp[0].apply), digits.train, epochs=1, batch_size=100,
+        progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_plotting_leaves_pyplot_alone(cnn_run, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from optlab.train import plot_learning_curves
+
+    before = plt.get_fignums()
+    path = plot_learning_curves(cnn_run[0].history, str(tmp_path / "c.png"), title="t")
+    assert plt.get_fignums() == before and (tmp_path / "c.png").stat().st_size > 0 and path.endswith("c.png")
