@@ -14,13 +14,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._batches import epoch_key, epoch_permutation, take_batch
-from ._checkpoint import Checkpoints
 from ._early_stopping import EarlyStopping
 from ._ema import ema_init
 from ._guard import NonFiniteError, NonFiniteGuard, all_finite, select_tree
-from ._logging import TensorBoardLogger, write_history
 from ._lr import learning_rate_of
-from ._plots import plot_learning_curves
+from ._run import RunFiles, fit_checkpoint_tree
 
 LossFn = Callable[[Any, jax.Array, jax.Array, Any], tuple[jax.Array, Any]]
 MetricFn = Callable[[Any, jax.Array], jax.Array]
@@ -124,14 +122,6 @@ def _epoch_summary(outs: list[dict]) -> tuple[dict[str, float], list[float], lis
     return summary, [float(o["loss"]) for o in outs], step_lr
 
 
-def _tag(name: str) -> str:
-    """TensorBoard tag of a history column: ``val_ema_loss -> val_ema/loss``, ``lr -> epoch/lr``."""
-    for prefix in ("val_ema_", "val_", "train_"):
-        if name.startswith(prefix):
-            return f"{prefix[:-1]}/{name[len(prefix):]}"
-    return f"epoch/{name}"
-
-
 def _monitor_names(metrics: Mapping[str, MetricFn], has_val: bool, has_ema: bool) -> list[str]:
     keys = ["loss", *metrics]
     names = [f"train_{k}" for k in keys]
@@ -140,6 +130,67 @@ def _monitor_names(metrics: Mapping[str, MetricFn], has_val: bool, has_ema: bool
         if has_ema:
             names += [f"val_ema_{k}" for k in keys]
     return names
+
+
+def _resolve_monitor(
+    monitor: str | None, monitor_mode: str | None, early_stopping: EarlyStopping | None,
+    choices: list[str], has_val: bool,
+) -> tuple[str, str]:
+    """The monitored history column and its mode, validated against each other."""
+    monitor = monitor or ("val_loss" if has_val else "train_loss")
+    if monitor not in choices:
+        raise ValueError(f"monitor must be one of {choices}, got {monitor!r}")
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise ValueError(f"early_stopping must be an EarlyStopping or None, got {early_stopping!r}")
+    if monitor_mode is None:
+        monitor_mode = early_stopping.mode if early_stopping is not None else "min"
+    if monitor_mode not in ("min", "max"):
+        raise ValueError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
+    if early_stopping is not None and early_stopping.mode != monitor_mode:
+        raise ValueError(f"monitor_mode {monitor_mode!r} contradicts early_stopping.mode {early_stopping.mode!r}")
+    return monitor, monitor_mode
+
+
+def _train_epoch(train_step, carry: _Carry, data, key: jax.Array, epoch: int, steps: int, bar, log_every: int):
+    """All steps of one epoch; returns the new carry and the per-step outputs on the host."""
+    permutation = epoch_permutation(key, epoch, data[0].shape[0])
+    model_key = epoch_key(key, epoch, 1)
+    outs = []
+    for index in range(steps):
+        carry, out = train_step(carry, data, permutation, index, model_key)
+        outs.append(out)
+        bar.update(1)
+        if (index + 1) % log_every == 0 and not bar.disable:
+            bar.set_postfix(epoch=epoch, loss=f"{float(out['loss']):.4f}", refresh=False)
+    tripped = int(carry.guard.tripped_at)
+    if tripped >= 0:
+        limit = carry.guard.limit
+        raise NonFiniteError(
+            f"{limit} steps in a row had a non-finite loss or gradient (max_nonfinite_steps={limit}), "
+            f"the last at step {tripped} (epoch {epoch}); each was skipped, leaving the state unchanged"
+        )
+    return carry, jax.device_get(outs)
+
+
+def _epoch_row(epoch: int, summary: dict, eval_step, state, val, eval_batch_size: int, step_lr, skipped) -> dict:
+    """One history row: train means, validation of params (and EMA params), lr, skipped steps."""
+    row: dict[str, float] = {"epoch": epoch, **{f"train_{k}": v for k, v in summary.items()}}
+    if val is not None:
+        row.update({f"val_{k}": v for k, v in _evaluate(eval_step, state.params, *val, eval_batch_size).items()})
+        if state.ema_params is not None:
+            ema = _evaluate(eval_step, state.ema_params, *val, eval_batch_size)
+            row.update({f"val_ema_{k}": v for k, v in ema.items()})
+    row["lr"] = step_lr[-1] if step_lr else math.nan
+    row["nonfinite_steps"] = int(skipped)
+    return row
+
+
+def _append(history: dict[str, list], row: dict, step_loss: list, step_lr: list) -> None:
+    for name, value in row.items():
+        history.setdefault(name, []).append(value)
+    history.setdefault("step_loss", []).extend(step_loss)
+    if step_lr:
+        history.setdefault("step_lr", []).extend(step_lr)
 
 
 def fit(
@@ -194,7 +245,8 @@ def fit(
     and ``keep_best`` best), ``history.json``/``history.csv``, TensorBoard events under
     ``run_dir/tensorboard`` and ``curves.png`` at the end. ``resume=True`` continues from the
     newest readable checkpoint (state, EMA, early stopping, skip counters, RNG key, history),
-    bit-exactly; unreadable newer checkpoint directories are renamed aside.
+    bit-exactly; unreadable newer checkpoint directories are renamed aside. The non-finite streak
+    is checked at the end of each epoch.
     ``on_epoch_end(epoch, row)`` is called after each epoch's checkpoint.
     """
     epochs = _check_positive_int("epochs", epochs)
@@ -207,150 +259,72 @@ def fit(
     metrics = dict(metrics or {})
     if "loss" in metrics:
         raise ValueError("metrics must not be named 'loss' (the loss is always logged)")
-    x, y = _check_data("train_data", train_data)
+    data = _check_data("train_data", train_data)
     val = _check_data("val_data", val_data) if val_data is not None else None
-    steps = x.shape[0] // batch_size
+    steps = data[0].shape[0] // batch_size
     if steps == 0:
-        raise ValueError(f"batch_size must be <= the number of training examples {x.shape[0]}, got {batch_size}")
-    has_ema = state.ema_params is not None
-    monitor = monitor or ("val_loss" if val is not None else "train_loss")
-    choices = _monitor_names(metrics, val is not None, has_ema)
-    if monitor not in choices:
-        raise ValueError(f"monitor must be one of {choices}, got {monitor!r}")
-    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-        raise ValueError(f"early_stopping must be an EarlyStopping or None, got {early_stopping!r}")
-    if monitor_mode is None:
-        monitor_mode = early_stopping.mode if early_stopping is not None else "min"
-    if monitor_mode not in ("min", "max"):
-        raise ValueError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
-    if early_stopping is not None and early_stopping.mode != monitor_mode:
         raise ValueError(
-            f"monitor_mode {monitor_mode!r} contradicts early_stopping.mode {early_stopping.mode!r}"
+            f"batch_size must be <= the number of training examples {data[0].shape[0]}, got {batch_size}"
         )
+    choices = _monitor_names(metrics, val is not None, state.ema_params is not None)
+    monitor, monitor_mode = _resolve_monitor(monitor, monitor_mode, early_stopping, choices, val is not None)
     snapshot_of = (lambda s: s.ema_params) if monitor.startswith("val_ema_") else (lambda s: s.params)
     tracker = early_stopping or EarlyStopping(patience=2**31 - 1, mode=monitor_mode)
     if tracker.best_params is None:
         tracker = tracker.replace(best_params=ema_init(snapshot_of(state)))
     guard = NonFiniteGuard(limit=_check_positive_int("max_nonfinite_steps", max_nonfinite_steps))
     key = jax.random.key(int(seed))
-
-    paths: dict[str, str] = {}
-    checkpoints = logger = None
     history: dict[str, list] = {}
     start_epoch = 1
+    files = None
     if run_dir is not None:
-        run_dir = os.path.abspath(os.fspath(run_dir))
-        os.makedirs(run_dir, exist_ok=True)
-        paths = {
-            "run_dir": run_dir,
-            "checkpoints": os.path.join(run_dir, "checkpoints"),
-            "tensorboard": os.path.join(run_dir, "tensorboard"),
-            "history_json": os.path.join(run_dir, "history.json"),
-            "history_csv": os.path.join(run_dir, "history.csv"),
-        }
-        checkpoints = Checkpoints(
-            paths["checkpoints"],
-            every=checkpoint_every,
-            keep_latest=_check_positive_int("keep_latest", keep_latest),
-            keep_best=keep_best,
-            mode=monitor_mode,
+        files = RunFiles.open(
+            run_dir, every=checkpoint_every, keep_latest=_check_positive_int("keep_latest", keep_latest),
+            keep_best=keep_best, mode=monitor_mode, tensorboard=tensorboard,
         )
-        target = {"state": state, "tracker": tracker, "guard": guard, "key": jax.random.key_data(key)}
-        if checkpoints.epochs() and not resume:
-            raise ValueError(
-                f"run_dir {run_dir!r} already holds checkpoints; pass resume=True or a new run_dir"
-            )
-        if resume:
-            restored = checkpoints.restore_latest(target)
-            checkpoints.quarantine_after(restored.epoch if restored else 0)
-            if restored is not None:
-                tree = restored.tree
-                state, tracker, guard = tree["state"], tree["tracker"], tree["guard"]
-                key = jax.random.wrap_key_data(tree["key"])
-                history = {k: list(v) for k, v in restored.meta["history"].items()}
-                start_epoch = restored.epoch + 1
-        if tensorboard:
-            logger = TensorBoardLogger(paths["tensorboard"])
+        restored = files.resume(fit_checkpoint_tree(state, tracker, guard, key), resume)
+        if restored is not None:
+            state, tracker, guard = (restored.tree[k] for k in ("state", "tracker", "guard"))
+            key = jax.random.wrap_key_data(restored.tree["key"])
+            history = {k: list(v) for k, v in restored.meta["history"].items()}
+            start_epoch = restored.epoch + 1
 
     train_step = _make_train_step(loss_fn, metrics, batch_size)
     eval_step = _make_eval_step(loss_fn, metrics)
     update_tracker = jax.jit(lambda t, value, params: t.update(value, params))
     carry = _Carry(state, guard)
-    data = (x, y)
     epoch_seconds: list[float] = []
-    done = bool(tracker.should_stop) and early_stopping is not None
+    stop = bool(tracker.should_stop) and early_stopping is not None
     bar = tqdm(
         total=epochs * steps, initial=min(start_epoch - 1, epochs) * steps, disable=not progress,
         desc="fit", dynamic_ncols=True,
     )
     try:
         for epoch in range(start_epoch, epochs + 1):
-            if done:
+            if stop:
                 break
             began = time.perf_counter()
-            permutation = epoch_permutation(key, epoch, x.shape[0])
-            model_key = epoch_key(key, epoch, 1)
-            outs = []
-            for index in range(steps):
-                carry, out = train_step(carry, data, permutation, index, model_key)
-                outs.append(out)
-                bar.update(1)
-                if (index + 1) % log_every == 0 and progress:
-                    bar.set_postfix(epoch=epoch, loss=f"{float(out['loss']):.4f}", refresh=False)
-            outs = jax.device_get(outs)
-            tripped = int(carry.guard.tripped_at)
-            if tripped >= 0:
-                raise NonFiniteError(
-                    f"{guard.limit} steps in a row had a non-finite loss or gradient "
-                    f"(max_nonfinite_steps={guard.limit}), the last at step {tripped} "
-                    f"(epoch {epoch}); each was skipped, leaving the state unchanged"
-                )
+            carry, outs = _train_epoch(train_step, carry, data, key, epoch, steps, bar, log_every)
             summary, step_loss, step_lr = _epoch_summary(outs)
-            row: dict[str, float] = {"epoch": epoch}
-            row.update({f"train_{k}": v for k, v in summary.items()})
-            if val is not None:
-                row.update({f"val_{k}": v for k, v in _evaluate(eval_step, carry.state.params, *val, eval_batch_size).items()})
-                if has_ema:
-                    ema = _evaluate(eval_step, carry.state.ema_params, *val, eval_batch_size)
-                    row.update({f"val_ema_{k}": v for k, v in ema.items()})
-            row["lr"] = step_lr[-1] if step_lr else math.nan
-            row["nonfinite_steps"] = int(carry.guard.skipped)
+            row = _epoch_row(epoch, summary, eval_step, carry.state, val, eval_batch_size, step_lr, carry.guard.skipped)
             tracker = update_tracker(tracker, np.float32(row[monitor]), snapshot_of(carry.state))
-            for name, value in row.items():
-                history.setdefault(name, []).append(value)
-            history.setdefault("step_loss", []).extend(step_loss)
-            if step_lr:
-                history.setdefault("step_lr", []).extend(step_lr)
+            _append(history, row, step_loss, step_lr)
             stop = bool(tracker.should_stop) and early_stopping is not None
-            improved = bool(tracker.improved)
             epoch_seconds.append(time.perf_counter() - began)
             bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k.startswith(("train_", "val_"))}, refresh=False)
-            if logger is not None:
-                logger.scalars({_tag(k): v for k, v in row.items() if k != "epoch"}, epoch)
-                first = (epoch - 1) * steps + 1
-                for i, loss in enumerate(step_loss):
-                    logger.scalars({"step/loss": loss, **({"step/lr": step_lr[i]} if step_lr else {})}, first + i)
-                logger.flush()
-            if run_dir is not None:
-                write_history(history, paths["history_json"], paths["history_csv"])
-            if checkpoints is not None and (checkpoints.due(epoch) or improved or stop or epoch == epochs):
-                checkpoints.save(
-                    epoch,
-                    {"state": carry.state, "tracker": tracker, "guard": carry.guard, "key": jax.random.key_data(key)},
-                    metric=float(np.float32(row[monitor])),  # ranked as EarlyStopping sees it
-                    meta={"history": history},
-                )
+            if files is not None:
+                files.log_epoch(row, step_loss, step_lr, (epoch - 1) * steps + 1, history)
+                if files.checkpoints.due(epoch) or bool(tracker.improved) or stop or epoch == epochs:
+                    tree = fit_checkpoint_tree(carry.state, tracker, carry.guard, key)
+                    files.save(epoch, tree, float(np.float32(row[monitor])), history)  # ranked as tracker sees it
             if on_epoch_end is not None:
                 on_epoch_end(epoch, row)
-            done = stop
     finally:
         bar.close()
-        if logger is not None:
-            logger.close()
-        if checkpoints is not None:
-            checkpoints.close()
-    if run_dir is not None and plot and history:
-        paths["curves"] = plot_learning_curves(history, os.path.join(run_dir, "curves.png"))
+        if files is not None:
+            files.close()
+    if files is not None and plot and history:
+        files.plot(history)
     best_step = int(tracker.best_step)
     return FitResult(
         state=carry.state,
@@ -360,6 +334,6 @@ def fit(
         history=history,
         early_stopping=tracker,
         stopped_early=bool(tracker.should_stop) and early_stopping is not None,
-        paths=paths,
+        paths=dict(files.paths) if files is not None else {},
         epoch_seconds=epoch_seconds,
     )
