@@ -96,17 +96,16 @@ def _make_eval_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn]):
     return jax.jit(eval_step)
 
 
-def _evaluate(eval_step, params, x, y, batch_size: int) -> dict[str, float]:
+def _batches(x: jax.Array, y: jax.Array, batch_size: int) -> list[tuple[jax.Array, jax.Array]]:
+    """``(x, y)`` cut once into consecutive evaluation batches (the last may be smaller)."""
+    return [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
+
+
+def _evaluate(eval_step, params, batches) -> dict[str, float]:
     """Example-weighted means of the batch means over the whole split (float64 on the host)."""
-    totals: dict[str, float] = {}
-    outs = []
-    for start in range(0, x.shape[0], batch_size):
-        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        outs.append((xb.shape[0], eval_step(params, xb, yb)))
-    for size, out in jax.device_get(outs):
-        for name, value in out.items():
-            totals[name] = totals.get(name, 0.0) + size * float(value)
-    return {name: total / x.shape[0] for name, total in totals.items()}
+    outs = jax.device_get([eval_step(params, xb, yb) for xb, yb in batches])
+    sizes = [xb.shape[0] for xb, _ in batches]
+    return {name: sum(n * float(o[name]) for n, o in zip(sizes, outs)) / sum(sizes) for name in outs[0]}
 
 
 def _epoch_summary(outs: list[dict]) -> tuple[dict[str, float], list[float], list[float]]:
@@ -172,13 +171,13 @@ def _train_epoch(train_step, carry: _Carry, data, key: jax.Array, epoch: int, st
     return carry, jax.device_get(outs)
 
 
-def _epoch_row(epoch: int, summary: dict, eval_step, state, val, eval_batch_size: int, step_lr, skipped) -> dict:
+def _epoch_row(epoch: int, summary: dict, eval_step, state, val_batches, step_lr, skipped) -> dict:
     """One history row: train means, validation of params (and EMA params), lr, skipped steps."""
     row: dict[str, float] = {"epoch": epoch, **{f"train_{k}": v for k, v in summary.items()}}
-    if val is not None:
-        row.update({f"val_{k}": v for k, v in _evaluate(eval_step, state.params, *val, eval_batch_size).items()})
+    if val_batches:
+        row.update({f"val_{k}": v for k, v in _evaluate(eval_step, state.params, val_batches).items()})
         if state.ema_params is not None:
-            ema = _evaluate(eval_step, state.ema_params, *val, eval_batch_size)
+            ema = _evaluate(eval_step, state.ema_params, val_batches)
             row.update({f"val_ema_{k}": v for k, v in ema.items()})
     row["lr"] = step_lr[-1] if step_lr else math.nan
     row["nonfinite_steps"] = int(skipped)
@@ -289,6 +288,7 @@ def fit(
             history = {k: list(v) for k, v in restored.meta["history"].items()}
             start_epoch = restored.epoch + 1
 
+    val_batches = _batches(*val, eval_batch_size) if val is not None else []
     train_step = _make_train_step(loss_fn, metrics, batch_size)
     eval_step = _make_eval_step(loss_fn, metrics)
     update_tracker = jax.jit(lambda t, value, params: t.update(value, params))
@@ -306,7 +306,7 @@ def fit(
             began = time.perf_counter()
             carry, outs = _train_epoch(train_step, carry, data, key, epoch, steps, bar, log_every)
             summary, step_loss, step_lr = _epoch_summary(outs)
-            row = _epoch_row(epoch, summary, eval_step, carry.state, val, eval_batch_size, step_lr, carry.guard.skipped)
+            row = _epoch_row(epoch, summary, eval_step, carry.state, val_batches, step_lr, carry.guard.skipped)
             tracker = update_tracker(tracker, np.float32(row[monitor]), snapshot_of(carry.state))
             _append(history, row, step_loss, step_lr)
             stop = bool(tracker.should_stop) and early_stopping is not None

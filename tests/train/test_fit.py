@@ -283,3 +283,13 @@ def test_plotting_leaves_pyplot_alone(cnn_run, tmp_path):
     before = plt.get_fignums()
     path = plot_learning_curves(cnn_run[0].history, str(tmp_path / "c.png"), title="t")
     assert plt.get_fignums() == before and (tmp_path / "c.png").stat().st_size > 0 and path.endswith("c.png")
+
+
+def test_validation_means_are_exact_over_uneven_batches(digits, tiny_mlp):
+    runs = [
+        fit(small_state(tiny_mlp), classifier_loss(tiny_mlp[0].apply), digits.train, digits.val, epochs=1,
+            batch_size=500, metrics={"accuracy": accuracy}, eval_batch_size=size, progress=False)
+        for size in (1024, 100)  # 360 = one batch, or 100+100+100+60
+    ]
+    assert runs[1].history["val_loss"] == pytest.approx(runs[0].history["val_loss"], rel=1e-6)
+    assert runs[1].history["val_accuracy"] == pytest.approx(runs[0].history["val_accuracy"], abs=1e-9)
