@@ -3,6 +3,7 @@
 from ._batches import epoch_permutation as epoch_permutation
 from ._checkpoint import Checkpoints as Checkpoints
 from ._checkpoint import Restored as Restored
+from ._checkpoint import TargetMismatchError as TargetMismatchError
 from ._early_stopping import EarlyStopping as EarlyStopping
 from ._ema import ema_decay_at as ema_decay_at
 from ._ema import ema_update as ema_update
@@ -23,6 +24,7 @@ __all__ = [
     "FitResult",
     "NonFiniteError",
     "Restored",
+    "TargetMismatchError",
     "TrainState",
     "accuracy",
     "classifier_loss",
