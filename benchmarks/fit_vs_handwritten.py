@@ -8,22 +8,28 @@ process (alternating which goes first); the first epoch of every run (compilatio
 the median of the rest is reported.
 
     python benchmarks/fit_vs_handwritten.py [--epochs 8] [--repeats 5]
+    python -m benchmarks.fit_vs_handwritten     # the same, from the repository root
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
-import jax
-import jax.numpy as jnp
-import optax
+if __name__ == "__main__" and __package__ in (None, ""):  # run as a file: make optlab importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import optlab
-from optlab.data import load_digits
-from optlab.models import DigitsCNN
-from optlab.train import TrainState, accuracy, classifier_loss, epoch_permutation, fit
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import optax  # noqa: E402
+
+import optlab  # noqa: E402
+from optlab.data import load_digits  # noqa: E402
+from optlab.models import DigitsCNN  # noqa: E402
+from optlab.train import TrainState, accuracy, classifier_loss, epoch_permutation, fit  # noqa: E402
 
 BATCH, LR, EMA = 32, 3e-3, 0.9
 
