@@ -2,8 +2,9 @@
 
 * :func:`layout_of`, :class:`Layout`, :class:`Slot` — static packing of a tree into one 1-D
   buffer per dtype.
-* :func:`flatten`, :func:`unflatten` — tree <-> buffers; ``unflatten`` has a custom VJP whose
-  backward is one concatenate per buffer, so ``jax.grad`` w.r.t. the buffers is cheap.
+* :func:`flatten`, :func:`unflatten`, :func:`runtime_offsets` — tree <-> buffers; ``unflatten``
+  has a custom VJP whose backward writes the leaf gradients into the buffers, so ``jax.grad``
+  w.r.t. the buffers is cheap; runtime offsets keep the compile time flat in the leaf count.
 * :func:`check_elementwise` — refuses transformations that are not valid on flat buffers.
 * :func:`train_step` — a jitted step with the state donated.
 * :func:`tune_allocator`, :func:`allocator_env` — opt-in glibc malloc settings for XLA:CPU.
@@ -19,6 +20,7 @@ from ._layout import Slot as Slot
 from ._layout import layout_of as layout_of
 from ._step import train_step as train_step
 from ._unflatten import flatten as flatten
+from ._unflatten import runtime_offsets as runtime_offsets
 from ._unflatten import unflatten as unflatten
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "check_elementwise",
     "flatten",
     "layout_of",
+    "runtime_offsets",
     "train_step",
     "tune_allocator",
     "unflatten",

@@ -4,7 +4,7 @@ The parameters ``w_1, ..., w_L`` are stored as ``flat_params = {dtype: B_d}`` wi
 :class:`optlab.perf.Layout`; ``.params`` slices the tree back out through a custom VJP, so
 
 * ``value_and_grad(loss_fn, *args)`` differentiates ``loss_fn(params_tree, *args)`` with respect
-  to the buffers: the gradients come back flat, ``{dtype: G_d}``, at the cost of one concatenate;
+  to the buffers: the gradients come back flat, ``{dtype: G_d}``, written leaf by leaf in place;
 * ``apply_gradients`` runs ``tx`` once per buffer instead of once per leaf: ``O(#dtypes)`` fused
   loops instead of ``O(L)``, the update at memory-bandwidth speed whatever ``L`` is, and a compile
   time independent of ``L``.
@@ -26,7 +26,7 @@ from flax import struct
 
 from ..perf._elementwise import check_elementwise
 from ..perf._layout import Layout, is_flat, layout_of
-from ..perf._unflatten import flatten, unflatten
+from ..perf._unflatten import flatten, runtime_offsets, unflatten
 from ._ema import check_ema_decay, ema_init, ema_update
 
 __all__ = ["FlatTrainState"]
@@ -38,7 +38,9 @@ class FlatTrainState(struct.PyTreeNode):
     The TrainState protocol that ``optlab.train.fit`` uses: ``create``, ``.params`` (the tree),
     ``.ema_params`` (the EMA tree or ``None``), ``.step``, ``.opt_state``, ``.tx``, ``.apply_fn``,
     ``.value_and_grad`` (flat gradients) and ``.apply_gradients`` (flat gradients, or a tree that
-    it flattens). ``flat_params`` and ``flat_ema`` are the buffers themselves.
+    it flattens). ``flat_params`` and ``flat_ema`` are the buffers themselves; ``offsets`` are the
+    leaves' offsets as int32 scalars, carried as data so that jitted code slices with a few shared
+    kernels instead of one new kernel per leaf (see :func:`optlab.perf.runtime_offsets`).
 
     Example:
       >>> import jax, jax.numpy as jnp, optlab
@@ -57,6 +59,7 @@ class FlatTrainState(struct.PyTreeNode):
     flat_params: dict[str, jax.Array]
     opt_state: Any
     flat_ema: dict[str, jax.Array] | None = None
+    offsets: tuple[jax.Array, ...] | None = None
     layout: Layout | None = struct.field(pytree_node=False, default=None)
     apply_fn: Callable[..., Any] | None = struct.field(pytree_node=False, default=None)
     tx: optax.GradientTransformation | None = struct.field(pytree_node=False, default=None)
@@ -99,6 +102,7 @@ class FlatTrainState(struct.PyTreeNode):
             flat_params=flat,
             opt_state=tx.init(flat),
             flat_ema=None if ema_decay is None else ema_init(flat),
+            offsets=runtime_offsets(layout),
             layout=layout,
             apply_fn=apply_fn,
             tx=tx,
@@ -110,12 +114,12 @@ class FlatTrainState(struct.PyTreeNode):
     @property
     def params(self) -> Any:
         """The parameter tree (slices of the flat buffers; differentiable w.r.t. them)."""
-        return unflatten(self.flat_params, self.layout)
+        return unflatten(self.flat_params, self.layout, self.offsets)
 
     @property
     def ema_params(self) -> Any:
         """The EMA parameter tree, or ``None`` without ``ema_decay``."""
-        return None if self.flat_ema is None else unflatten(self.flat_ema, self.layout)
+        return None if self.flat_ema is None else unflatten(self.flat_ema, self.layout, self.offsets)
 
     def flat_grads(self, grads: Any) -> dict[str, jax.Array]:
         """``grads`` as flat buffers: returned as is when already flat, else flattened as the params."""
@@ -143,9 +147,9 @@ class FlatTrainState(struct.PyTreeNode):
         ``((value, aux), flat_grads)`` with ``has_aux``. The gradient flows through the custom-VJP
         unflatten: the leaf gradients are concatenated once per buffer.
         """
-        layout = self.layout
+        layout, offsets = self.layout, self.offsets
 
         def flat_loss(flat: dict[str, jax.Array], *inner: Any) -> Any:
-            return loss_fn(unflatten(flat, layout), *inner)
+            return loss_fn(unflatten(flat, layout, offsets), *inner)
 
         return jax.value_and_grad(flat_loss, has_aux=has_aux)(self.flat_params, *args)

@@ -90,3 +90,20 @@ def test_bad_inputs_name_the_argument():
         unflatten({"bfloat16": jnp.zeros(27, jnp.bfloat16), "float32": jnp.zeros(3)}, layout)
     with pytest.raises(ValueError, match="buffers must be a dict with keys"):
         unflatten({"float32": jnp.zeros(77)}, layout)
+
+
+def test_runtime_offsets_give_the_same_tree_and_gradient():
+    from optlab.perf import runtime_offsets
+
+    tree = _tree()
+    layout = layout_of(tree)
+    flat, offsets = flatten(tree, layout), runtime_offsets(layout)
+    assert [int(o) for o in offsets] == [s.offset for s in layout.slots]
+    jitted = jax.jit(lambda f, o: unflatten(f, layout, o))(flat, offsets)
+    jax.tree.map(np.testing.assert_array_equal, jitted, unflatten(flat, layout))
+    x = jnp.asarray(np.random.default_rng(3).normal(size=(5, 3)), jnp.float32)
+    grad = jax.jit(jax.grad(lambda f, o: _loss(unflatten(f, layout, o), x)))
+    want = jax.jit(jax.grad(lambda f: _loss(unflatten(f, layout), x)))(flat)
+    jax.tree.map(np.testing.assert_array_equal, grad(flat, offsets), want)
+    with pytest.raises(ValueError, match="offsets must be None or a tuple of 5 int32 scalars, got list"):
+        unflatten(flat, layout, list(offsets))

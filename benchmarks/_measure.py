@@ -1,0 +1,72 @@
+"""Timing primitives: interleaved runs of donated steps, medians, compile time, the roofline kernel."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Runner:
+    """A compiled donated step and the state it threads: ``state = step(*state, *consts)``.
+
+    ``compile_s`` is the wall time of ``jit(fn).lower(...).compile()``.
+    """
+
+    def __init__(self, fn: Callable[..., Any], state: tuple, consts: tuple = (), donate: bool = True):
+        donate_argnums = tuple(range(len(state))) if donate else ()
+        start = time.perf_counter()
+        self.compiled = jax.jit(fn, donate_argnums=donate_argnums).lower(*state, *consts).compile()
+        self.compile_s = time.perf_counter() - start
+        self.state, self.consts = state, consts
+
+    def __call__(self) -> None:
+        out = self.compiled(*self.state, *self.consts)
+        jax.block_until_ready(out)
+        self.state = out if isinstance(out, tuple) else (out,)
+
+
+def interleaved(runners: dict[str, Runner], repeats: int, warmup: int = 2) -> dict[str, list[float]]:
+    """Per runner ``repeats`` step times in ms, the runners taking turns step by step."""
+    for runner in runners.values():
+        for _ in range(warmup):
+            runner()
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, runner in runners.items():
+            start = time.perf_counter()
+            runner()
+            times[name].append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    """Median, min and the spread ``(p75 - p25) / median`` (the run's noise) of step times."""
+    q25, med, q75 = np.percentile(ms, [25, 50, 75])
+    return {"median_ms": float(med), "min_ms": float(np.min(ms)), "spread": float((q75 - q25) / med)}
+
+
+def roofline_kernel(num_written: int) -> Callable[..., tuple]:
+    """``y_i = 0.5 * x_i + g`` for ``i < num_written``: reads ``num_written + 1`` arrays, writes ``num_written``.
+
+    The cheapest XLA program that streams the arrays an update rule streams (the ``x_i`` donated,
+    like parameters and optimizer state; ``g`` like the gradient).
+    """
+
+    def kernel(*arrays: jax.Array) -> tuple:
+        *xs, g = arrays
+        return tuple((0.5 * x.astype(jnp.float32) + g.astype(jnp.float32)).astype(x.dtype) for x in xs)
+
+    del num_written
+    return kernel
+
+
+def roofline_runner(num_written: int, size: int, dtype: Any) -> Runner:
+    """A :class:`Runner` of :func:`roofline_kernel` over ``size``-element arrays of ``dtype``."""
+    kernel = roofline_kernel(num_written)
+    state = tuple(jnp.full((size,), 0.5, dtype) for _ in range(num_written))
+    return Runner(lambda *a: kernel(*a), state, (jnp.full((size,), 0.01, dtype),))
