@@ -2,7 +2,8 @@
 
 Every case works on ``size`` parameters split into ``leaves`` 1-D leaves of (nearly) equal size.
 ``update``: one optimizer step from a fixed gradient, params and optimizer state donated.
-``train``: gradient of ``sum_l 0.5 * ||w_l - x_l||^2`` plus the update, params and state donated.
+``train``: gradient of ``sum_l 0.5 * ||w_l - x_l||^2`` plus the update, params and state donated;
+also FlatTrainState with ``dynamic_offsets=True`` (``optlab_dynamic``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def _runners(kind: str, rule: Rule, size: int, leaves: int, dtype: Any, with_tre
         runners["optlab"] = Runner(_flat_update, (state,), (optlab.perf.flatten(data, state.layout),))
     else:
         runners["optlab"] = Runner(_flat_train, (state,), (data,))
+        dynamic = FlatTrainState.create(
+            apply_fn=None, params=_tree(size, leaves, dtype, 0.5), tx=rule.optlab(), dynamic_offsets=True
+        )
+        runners["optlab_dynamic"] = Runner(_flat_train, (dynamic,), (data,))
     runners["roofline"] = roofline_runner(rule.written, size, dtype)
     return runners
 

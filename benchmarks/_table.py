@@ -7,14 +7,15 @@ from typing import Any
 HEADER = (
     f"{'alloc':8} {'kind':6} {'rule':8} {'dtype':8} {'leaves':>6} | {'optax':>7} {'optlab':>7} "
     f"{'speedup':>7} {'GB/s':>6} {'%roof':>6} {'roof':>6} | {'tree':>7} {'tree/ox':>7} | "
-    f"{'c.optax':>7} {'c.flat':>6} {'c.tree':>6} | {'noise':>5}"
+    f"{'c.optax':>7} {'c.flat':>6} {'c.tree':>6} | {'dyn':>6} {'c.dyn':>5} | {'noise':>5}"
 )
 LEGEND = """\
 optax / optlab / tree / roof: median step ms (optax: the optax rule on the tree; optlab: the same rule
   from optlab on flat buffers, FlatTrainState; tree: optlab's rule per leaf; roof: the roofline kernel).
 speedup = optax / optlab. GB/s = (read + written bytes of the rule) / optlab time. %roof = roof / optlab.
 tree/ox = tree / optax (> 1: optlab's per-leaf rule is slower). c.*: compile seconds (first process).
-noise = the largest (p75 - p25) / median among the four timings of the row."""
+dyn / c.dyn: train rows only, FlatTrainState(dynamic_offsets=True) median ms and compile seconds.
+noise = the largest (p75 - p25) / median among the timings of the row."""
 
 
 def _key(row: dict[str, Any]) -> tuple:
@@ -29,15 +30,17 @@ def format_row(row: dict[str, Any], compile_row: dict[str, Any]) -> str:
     optax_ms, flat_ms = row["optax"]["median_ms"], row["optlab"]["median_ms"]
     roof_ms = row["roofline"]["median_ms"]
     tree_ms = row.get("optlab_tree", {}).get("median_ms")
-    noise = max(row[k]["spread"] for k in ("optax", "optlab", "optlab_tree", "roofline") if k in row)
+    noise = max(row[k]["spread"] for k in ("optax", "optlab", "optlab_tree", "optlab_dynamic", "roofline") if k in row)
     compile_tree = compile_row.get("optlab_tree", {}).get("compile_s")
+    dyn_ms = row.get("optlab_dynamic", {}).get("median_ms")
+    compile_dyn = compile_row.get("optlab_dynamic", {}).get("compile_s")
     return (
         f"{row['allocator']:8} {row['kind']:6} {row['rule']:8} {row['dtype']:8} {row['leaves']:>6} | "
         f"{optax_ms:7.1f} {flat_ms:7.1f} {optax_ms / flat_ms:7.2f} {row['bytes'] / flat_ms / 1e6:6.1f} "
         f"{100 * roof_ms / flat_ms:6.0f} {roof_ms:6.1f} | {_fmt(tree_ms, 7)} "
         f"{_fmt(None if tree_ms is None else tree_ms / optax_ms, 7, 2)} | "
         f"{compile_row['optax']['compile_s']:7.1f} {compile_row['optlab']['compile_s']:6.1f} "
-        f"{_fmt(compile_tree, 6)} | {noise:5.2f}"
+        f"{_fmt(compile_tree, 6)} | {_fmt(dyn_ms, 6)} {_fmt(compile_dyn, 5)} | {noise:5.2f}"
     )
 
 

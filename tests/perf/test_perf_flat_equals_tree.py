@@ -49,9 +49,11 @@ def _assert_close(got, want):
         np.testing.assert_array_max_ulp(got, want, maxulp=1)
 
 
-def _run_both(make_tx, params, ema_decay=None):
+def _run_both(make_tx, params, ema_decay=None, dynamic_offsets=False):
     tree = TrainState.create(apply_fn=None, params=params, tx=make_tx(), ema_decay=ema_decay)
-    flat = FlatTrainState.create(apply_fn=None, params=params, tx=make_tx(), ema_decay=ema_decay)
+    flat = FlatTrainState.create(
+        apply_fn=None, params=params, tx=make_tx(), ema_decay=ema_decay, dynamic_offsets=dynamic_offsets
+    )
     tree_step = jax.jit(lambda s, g: s.apply_gradients(grads=g))
     flat_step = jax.jit(lambda s, g: s.apply_gradients(grads=s.flat_grads(g)))
     for step in range(STEPS):
@@ -71,10 +73,11 @@ def test_flat_update_equals_per_leaf_update(name):
         )
 
 
+@pytest.mark.parametrize("dynamic_offsets", [False, True])
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw"])
-def test_mixed_dtypes_use_one_buffer_per_dtype_and_match(name):
+def test_mixed_dtypes_use_one_buffer_per_dtype_and_match(name, dynamic_offsets):
     params = _params((jnp.float32, jnp.bfloat16))
-    tree, flat = _run_both(RULES[name], params)
+    tree, flat = _run_both(RULES[name], params, dynamic_offsets=dynamic_offsets)
     assert sorted(flat.flat_params) == ["bfloat16", "float32"]
     assert flat.flat_params["bfloat16"].dtype == jnp.bfloat16
     jax.tree.map(_assert_close, flat.params, tree.params)

@@ -37,6 +37,8 @@ def test_create_validates_its_arguments():
         FlatTrainState.create(apply_fn=None, params=PARAMS, tx=3)
     with pytest.raises(ValueError, match="check_tx must be a bool, got 1"):
         FlatTrainState.create(apply_fn=None, params=PARAMS, tx=optlab.sgd(0.1), check_tx=1)
+    with pytest.raises(ValueError, match="dynamic_offsets must be a bool, got None"):
+        FlatTrainState.create(apply_fn=None, params=PARAMS, tx=optlab.sgd(0.1), dynamic_offsets=None)
     with pytest.raises(ValueError, match="ema_decay"):
         FlatTrainState.create(apply_fn=None, params=PARAMS, tx=optlab.sgd(0.1), ema_decay=1.5)
 
@@ -49,9 +51,13 @@ def _loss(params, x):
     return jnp.sum((x @ params["w"] + params["b"][None]) ** 2) + jnp.sum(params["h"].astype(jnp.float32) ** 2)
 
 
-@pytest.mark.parametrize("cls", [FlatTrainState, TrainState])
-def test_donated_step_has_no_unusable_donation_warning(cls):
-    state = cls.create(apply_fn=None, params=_fresh(), tx=optlab.adam(0.01), ema_decay=0.9)
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [(FlatTrainState, {}), (FlatTrainState, {"dynamic_offsets": True}), (TrainState, {})],
+    ids=["flat", "flat_dynamic_offsets", "tree"],
+)
+def test_donated_step_has_no_unusable_donation_warning(cls, kwargs):
+    state = cls.create(apply_fn=None, params=_fresh(), tx=optlab.adam(0.01), ema_decay=0.9, **kwargs)
     step = train_step(_loss)
     x = jnp.ones((2, 4))
     with warnings.catch_warnings():
@@ -95,7 +101,8 @@ def test_tune_allocator_returns_what_it_set():
     }
 
 
-def test_fit_runs_on_flat_state_and_matches_tree_state():
+@pytest.mark.parametrize("dynamic_offsets", [False, True])
+def test_fit_runs_on_flat_state_and_matches_tree_state(dynamic_offsets):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype(np.float32)
     y = rng.normal(size=(64, 3)).astype(np.float32)
@@ -106,8 +113,11 @@ def test_fit_runs_on_flat_state_and_matches_tree_state():
 
     kwargs = dict(epochs=2, batch_size=16, progress=False, tensorboard=False, plot=False)
     results = [
-        optlab.train.fit(cls.create(apply_fn=None, params=_fresh(), tx=optlab.adam(0.01)), loss_fn, (x, y), **kwargs)
-        for cls in (FlatTrainState, TrainState)
+        optlab.train.fit(state, loss_fn, (x, y), **kwargs)
+        for state in (
+            FlatTrainState.create(apply_fn=None, params=_fresh(), tx=optlab.adam(0.01), dynamic_offsets=dynamic_offsets),
+            TrainState.create(apply_fn=None, params=_fresh(), tx=optlab.adam(0.01)),
+        )
     ]
     flat, tree = (r.state.params for r in results)
     for a, b in zip(jax.tree.leaves(flat), jax.tree.leaves(tree)):

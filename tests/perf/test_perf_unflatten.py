@@ -25,7 +25,8 @@ def test_layout_offsets_sizes_and_keys():
     assert dict(layout.sizes) == {"bfloat16": 27, "float32": 72 + 4 + 1}
     offsets = [(s.key, s.offset, s.size) for s in layout.slots]
     assert offsets == [("float32", 0, 4), ("float32", 4, 72), ("bfloat16", 0, 24), ("bfloat16", 24, 3), ("float32", 76, 1)]
-    assert hash(layout) == hash(layout_of(_tree()))
+    assert hash(layout) == hash(layout_of(_tree())) and layout == layout_of(_tree())
+    assert layout != layout_of({"a": jnp.zeros(3)})
 
 
 def test_unflatten_round_trips_bitwise():
