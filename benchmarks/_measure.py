@@ -50,23 +50,17 @@ def summary(ms: list[float]) -> dict[str, float]:
     return {"median_ms": float(med), "min_ms": float(np.min(ms)), "spread": float((q75 - q25) / med)}
 
 
-def roofline_kernel(num_written: int) -> Callable[..., tuple]:
-    """``y_i = 0.5 * x_i + g`` for ``i < num_written``: reads ``num_written + 1`` arrays, writes ``num_written``.
+def roofline_kernel(*arrays: jax.Array) -> tuple:
+    """``y_i = 0.5 * x_i + g`` for ``arrays = (x_1, ..., x_j, g)``: reads ``j + 1`` arrays, writes ``j``.
 
     The cheapest XLA program that streams the arrays an update rule streams (the ``x_i`` donated,
     like parameters and optimizer state; ``g`` like the gradient).
     """
-
-    def kernel(*arrays: jax.Array) -> tuple:
-        *xs, g = arrays
-        return tuple((0.5 * x.astype(jnp.float32) + g.astype(jnp.float32)).astype(x.dtype) for x in xs)
-
-    del num_written
-    return kernel
+    *xs, g = arrays
+    return tuple((0.5 * x.astype(jnp.float32) + g.astype(jnp.float32)).astype(x.dtype) for x in xs)
 
 
 def roofline_runner(num_written: int, size: int, dtype: Any) -> Runner:
-    """A :class:`Runner` of :func:`roofline_kernel` over ``size``-element arrays of ``dtype``."""
-    kernel = roofline_kernel(num_written)
+    """A :class:`Runner` of :func:`roofline_kernel` writing ``num_written`` arrays of ``size`` x ``dtype``."""
     state = tuple(jnp.full((size,), 0.5, dtype) for _ in range(num_written))
-    return Runner(lambda *a: kernel(*a), state, (jnp.full((size,), 0.01, dtype),))
+    return Runner(roofline_kernel, state, (jnp.full((size,), 0.01, dtype),))

@@ -35,10 +35,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=None, help="parameters in all (default 16777216)")
     parser.add_argument("--allocator", choices=("default", "tuned", "mallopt", "both", "all"), default=None,
                         help="both = default + tuned; all = the three (default: both; --quick: tuned)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed steps per case (default 15)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed steps per case (default 10)")
     parser.add_argument("--bf16-rules", default=None, help="rules also run with bf16 params (default adam)")
     parser.add_argument("--train-rules", default=None, help="rules of the gradient+update cases (default adam)")
-    parser.add_argument("--no-tree", action="store_true", help="skip optlab's per-leaf (tree) rules")
+    parser.add_argument("--no-tree", action="store_true",
+                        help="skip optlab's per-leaf (tree) rules (run by default on the float32 update rows)")
     parser.add_argument("--fit-epochs", type=int, default=None,
                         help="digits CNN epochs per run, the first (compiling) one not timed (0 skips; default 4)")
     parser.add_argument("--fit-repeats", type=int, default=None, help="digits CNN repeats (default 2)")
@@ -53,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "leaves": "1,20,200" if quick else "1,200,2000",
         "size": 2**20 if quick else 16 * 2**20,
         "allocator": "tuned" if quick else "both",
-        "repeats": 5 if quick else 12,
+        "repeats": 5 if quick else 10,
         "bf16_rules": "adam",
         "train_rules": "adam",
         "fit_epochs": 2 if quick else 4,
@@ -124,7 +125,8 @@ def worker(args: argparse.Namespace) -> None:
     result = {"allocator": args.worker, "mallopt": tuned, "env": environment(), "rows": []}
     for kind, rule, leaves, dtype in cases(args):
         start = time.perf_counter()
-        row = run_case(kind, rule, args.size, leaves, dtype, args.repeats, with_tree=not args.no_tree and kind == "update")
+        with_tree = not args.no_tree and kind == "update" and dtype == "float32"
+        row = run_case(kind, rule, args.size, leaves, dtype, args.repeats, with_tree=with_tree)
         row["allocator"] = args.worker
         result["rows"].append(row)
         print(f"  [{args.worker}] {kind} {rule} {dtype} L={leaves}: optax {row['optax']['median_ms']:.1f} ms, "
