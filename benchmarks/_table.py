@@ -52,6 +52,14 @@ def format_fit(fit: dict[str, Any] | None) -> str:
     )
 
 
+def format_fit_flat(fit_flat: dict[str, Any]) -> str:
+    return (
+        f"fit with FlatTrainState vs TrainState (digits CNN, {fit_flat['leaves']} leaves): "
+        f"{fit_flat['flat_ms_per_epoch']:.1f} vs {fit_flat['tree_ms_per_epoch']:.1f} ms/epoch "
+        f"(ratio {fit_flat['ratio']:.3f}); final params max |diff| {fit_flat['max_abs_param_diff']:.3g}"
+    )
+
+
 def format_report(report: dict[str, Any]) -> str:
     first = {_key(row): row for row in report["workers"][0]["rows"]}
     lines = [HEADER, "-" * len(HEADER)]
@@ -64,4 +72,6 @@ def format_report(report: dict[str, Any]) -> str:
     for worker in report["workers"]:
         lines.append(f"[{worker['allocator']}] malloc env {worker['env']['malloc_env']}, "
                      f"mallopt {worker['mallopt']}; {format_fit(worker.get('fit'))}")
+        if "fit_flat" in worker:
+            lines.append(f"[{worker['allocator']}] {format_fit_flat(worker['fit_flat'])}")
     return "\n".join(lines)

@@ -133,6 +133,10 @@ def worker(args: argparse.Namespace) -> None:
               f"optlab {row['optlab']['median_ms']:.1f} ms ({time.perf_counter() - start:.0f} s)", flush=True)
     if args.fit_epochs > 0:
         result["fit"] = _fit_row(args.fit_epochs, args.fit_repeats)
+        if args.worker == _modes(args.allocator)[-1]:  # once per suite: in the last process
+            from ._fit_flat import run as fit_flat
+
+            result["fit_flat"] = fit_flat(epochs=args.fit_epochs, repeats=args.fit_repeats)
     Path(args.out).write_text(json.dumps(result, indent=1))
 
 
