@@ -35,6 +35,7 @@ from flax import struct
 from ..perf._elementwise import check_elementwise
 from ..perf._layout import Layout, is_flat, layout_of
 from ..perf._unflatten import flatten, runtime_offsets, unflatten
+from .._apply import apply_updates
 from ._ema import check_ema_decay, ema_init, ema_update
 
 __all__ = ["FlatTrainState"]
@@ -151,7 +152,7 @@ class FlatTrainState(struct.PyTreeNode):
         """
         grads = self.flat_grads(grads)
         updates, opt_state = self.tx.update(grads, self.opt_state, self.flat_params)
-        flat = optax.apply_updates(self.flat_params, updates)
+        flat = apply_updates(self.flat_params, updates)
         ema = self.flat_ema
         if self.ema_decay is not None:
             ema = ema_update(ema, flat, self.ema_decay, self.step, self.ema_warmup)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from .._apply import apply_updates
 from ._ema import check_ema_decay, ema_init, ema_update
 
 
@@ -81,7 +82,7 @@ class TrainState(struct.PyTreeNode):
         ``changes`` replace other fields at the same time (e.g. ``batch_stats=new_stats``).
         """
         updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
-        params = optax.apply_updates(self.params, updates)
+        params = apply_updates(self.params, updates)
         ema = self.ema_params
         if self.ema_decay is not None:
             ema = ema_update(ema, params, self.ema_decay, self.step, self.ema_warmup)
