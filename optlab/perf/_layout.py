@@ -59,7 +59,7 @@ class Layout:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        """Buffer keys (dtype names such as ``"float32"``), sorted."""
+        """Buffer keys (``"float32"``, ``"float32.1"``, ``"bfloat16"``, ...), sorted."""
         return tuple(key for key, _ in self.sizes)
 
     @property
@@ -67,43 +67,70 @@ class Layout:
         return len(self.slots)
 
     def dtype(self, key: str) -> jnp.dtype:
-        """The dtype of buffer ``key``."""
-        return jnp.dtype(key)
+        """The dtype of buffer ``key`` (``"float32.2"`` -> float32)."""
+        return jnp.dtype(key.split(".")[0])
 
 
-def buffer_key(dtype: Any) -> str:
-    """The buffer a leaf of ``dtype`` goes to: the dtype's name (``"float32"``, ``"bfloat16"``)."""
-    return jnp.dtype(dtype).name
+def buffer_key(dtype: Any, index: int = 0) -> str:
+    """Name of buffer ``index`` of ``dtype``: ``"float32"``, then ``"float32.1"``, ``"float32.2"``, ..."""
+    name = jnp.dtype(dtype).name
+    return name if index == 0 else f"{name}.{index}"
 
 
 def _leaf_paths(tree: Any) -> list[str]:
     return [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
 
 
-def layout_of(tree: Any) -> Layout:
-    """The layout that packs ``tree``'s leaves, in leaf order, into one buffer per dtype.
+# Measured on the 2-core CPU (benchmarks/README.md): below ~64K elements a leaf's per-leaf kernel
+# overhead (20-30 us) outweighs copying it into a shared buffer; buckets of <= 16 MiB stay below
+# glibc's largest dynamic mmap threshold (32 MiB), so freed gradient buckets are reused instead of
+# being unmapped and page-faulted in again every step.
+OWN_BUFFER_FROM = 1 << 16
+BUCKET_BYTES = 16 << 20
+
+
+def layout_of(tree: Any, *, own_buffer_from: int = OWN_BUFFER_FROM, bucket_bytes: int = BUCKET_BYTES) -> Layout:
+    """The layout that packs ``tree``'s floating-point leaves, in leaf order, into flat buffers.
+
+    A leaf with at least ``own_buffer_from`` elements gets a buffer of its own (then ``unflatten``
+    is a reshape and its VJP too: no copy). Smaller leaves of one dtype are packed in order into
+    buckets of at most ``bucket_bytes`` bytes, so an update over many small leaves runs a few
+    fused loops instead of one per leaf. Buffers are named ``"float32"``, ``"float32.1"``, ...
 
     Raises:
       ValueError: ``tree`` has no leaves, or a leaf that is not a floating-point array (integer
-        and boolean leaves have no gradient and do not belong in an optimizer's flat buffers).
+        and boolean leaves have no gradient and do not belong in an optimizer's flat buffers), or
+        ``own_buffer_from``/``bucket_bytes`` is not a positive integer.
     """
+    for name, value in (("own_buffer_from", own_buffer_from), ("bucket_bytes", bucket_bytes)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     if not leaves:
         raise ValueError(f"params must have at least one array leaf, got {tree!r}")
-    paths = _leaf_paths(tree)
     fill: dict[str, int] = {}
+    count: dict[str, int] = {}  # buffers opened per dtype
+    bucket: dict[str, str] = {}  # the open bucket per dtype
     slots = []
-    for path, leaf in zip(paths, leaves):
+    for path, leaf in zip(_leaf_paths(tree), leaves):
         dtype = jnp.result_type(leaf)
         if not jnp.issubdtype(dtype, jnp.floating):
             raise ValueError(
                 f"params{path} has dtype {dtype}; flat buffers hold floating-point leaves only"
             )
-        key = buffer_key(dtype)
         shape = tuple(int(d) for d in np.shape(leaf))
         size = math.prod(shape)
-        slots.append(Slot(key=key, offset=fill.get(key, 0), size=size, shape=shape))
-        fill[key] = fill.get(key, 0) + size
+        name = jnp.dtype(dtype).name
+        key = bucket.get(name)
+        fits = key is not None and (fill[key] + size) * dtype.itemsize <= bucket_bytes
+        if size >= own_buffer_from or not fits:
+            key = buffer_key(dtype, count.get(name, 0))
+            count[name] = count.get(name, 0) + 1
+            fill[key] = 0
+            if size < own_buffer_from:
+                bucket[name] = key
+        slots.append(Slot(key=key, offset=fill[key], size=size, shape=shape))
+        fill[key] += size
     return Layout(treedef=treedef, slots=tuple(slots), sizes=tuple(sorted(fill.items())))
 
 
@@ -117,10 +144,11 @@ def check_tree(tree: Any, layout: Layout, name: str = "tree") -> list[Any]:
     if treedef != layout.treedef:
         raise ValueError(f"{name} has structure {treedef}, expected {layout.treedef}")
     for path, leaf, slot in zip(_leaf_paths(tree), leaves, layout.slots):
-        shape, key = tuple(np.shape(leaf)), buffer_key(jnp.result_type(leaf))
-        if shape != slot.shape or key != slot.key:
+        shape, dtype = tuple(np.shape(leaf)), jnp.result_type(leaf)
+        if shape != slot.shape or dtype != layout.dtype(slot.key):
             raise ValueError(
-                f"{name}{path} has shape {shape} and dtype {key}, expected {slot.shape} and {slot.key}"
+                f"{name}{path} has shape {shape} and dtype {dtype}, expected {slot.shape} and "
+                f"{layout.dtype(slot.key)}"
             )
     return leaves
 
@@ -130,6 +158,6 @@ def is_flat(value: Any, layout: Layout) -> bool:
     if not isinstance(value, dict) or tuple(sorted(value)) != layout.keys:
         return False
     return all(
-        np.shape(value[key]) == (size,) and buffer_key(jnp.result_type(value[key])) == key
+        np.shape(value[key]) == (size,) and jnp.result_type(value[key]) == layout.dtype(key)
         for key, size in layout.sizes
     )

@@ -1,25 +1,28 @@
-"""A TrainState whose parameters live in one flat buffer per dtype: the fast path for many leaves.
+"""A TrainState whose parameters live in a few flat buffers: the fast path for many leaves.
 
-The parameters ``w_1, ..., w_L`` are stored as ``flat_params = {dtype: B_d}`` with a static
-:class:`optlab.perf.Layout`; ``.params`` slices the tree back out through a custom VJP, so
+The parameters ``w_1, ..., w_L`` are stored as ``flat_params = {key: B_k}`` with a static
+:class:`optlab.perf.Layout`: leaves with >= 64K elements get a buffer of their own, smaller ones
+are packed, per dtype, into buckets of <= 16 MiB (``"float32"``, ``"float32.1"``, ...).
+``.params`` slices the tree back out through a custom VJP, so
 
 * ``value_and_grad(loss_fn, *args)`` differentiates ``loss_fn(params_tree, *args)`` with respect
-  to the buffers: the gradients come back flat, ``{dtype: G_d}``, at the cost of one concatenate
-  per buffer (or, with dynamic offsets, one in-place write per leaf);
-* ``apply_gradients`` runs ``tx`` once per buffer instead of once per leaf: ``O(#dtypes)`` fused
-  loops instead of ``O(L)``, the update at memory-bandwidth speed whatever ``L`` is, and a compile
-  time independent of ``L``.
+  to the buffers: the gradients come back flat, ``{key: G_k}``, at the cost of one concatenate
+  per bucket (none for a leaf with its own buffer; with dynamic offsets, one in-place write per
+  leaf);
+* ``apply_gradients`` runs ``tx`` once per buffer instead of once per leaf: a few fused loops
+  instead of one per small leaf, the update at memory-bandwidth speed whatever ``L`` is, and a
+  compile time independent of ``L``.
 
 Same numbers as :class:`optlab.train.TrainState` (bitwise or within 1 ulp; tested) for every
 transformation that is elementwise across leaves — all optlab rules (except ``adamw`` with a
 ``mask``) and the elementwise optax ones; ``create`` refuses the others (per-leaf clipping, masks
 over the tree). Global-norm clipping is valid but sums in another order (not bitwise).
 
-Pays off with many leaves: the update is never slower than optax's, but the backward writes one
-more copy of the gradient, so with few large leaves the tree ``TrainState`` trains as fast or
-faster (``benchmarks/README.md``). On CPU call :func:`optlab.perf.tune_allocator` first: that
-gradient is a fresh buffer every step, page-faulted in again under glibc's default settings
-(grad+update at 200 leaves: 104 ms default vs 36 ms tuned, optax 27 ms).
+Why buckets (measured, ``benchmarks/README.md``): with one buffer per dtype, the gradient was a
+fresh 64 MB buffer every step, which glibc unmaps and page-faults in again (grad+update at 200
+leaves: 105 ms vs optax's 29 ms), and large leaves paid a copy they do not need. With large leaves
+on their own and small ones in <= 16 MiB buckets, grad+update at 200 leaves is 23 ms (optax 25) and
+at 2,000 leaves 78 ms (optax 86) under the default allocator.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import optax
 from flax import struct
 
 from ..perf._elementwise import check_elementwise
-from ..perf._layout import Layout, is_flat, layout_of
+from ..perf._layout import BUCKET_BYTES, OWN_BUFFER_FROM, Layout, is_flat, layout_of
 from ..perf._unflatten import flatten, runtime_offsets, unflatten
 from .._apply import apply_updates
 from ._ema import check_ema_decay, ema_init, ema_update
@@ -87,6 +90,8 @@ class FlatTrainState(struct.PyTreeNode):
         ema_warmup: bool = False,
         check_tx: bool = True,
         dynamic_offsets: bool = False,
+        own_buffer_from: int = OWN_BUFFER_FROM,
+        bucket_bytes: int = BUCKET_BYTES,
         **extra: Any,
     ) -> FlatTrainState:
         """A state at step 0 with ``params`` packed into flat buffers and ``tx.init`` run on them.
@@ -101,6 +106,8 @@ class FlatTrainState(struct.PyTreeNode):
         slices share one kernel per leaf size (2,000-leaf train step: 15-28 s to compile instead of
         41-70 s) but every jitted call pays ~8 us per leaf to pass them (17 ms at 2,000 leaves).
 
+        ``own_buffer_from`` and ``bucket_bytes`` shape the layout (:func:`optlab.perf.layout_of`).
+
         Raises:
           ValueError: ``tx`` is not a GradientTransformation or is not elementwise across leaves;
             ``params`` has a non-floating leaf; bad ``ema_decay``/``ema_warmup``/``check_tx``.
@@ -112,7 +119,7 @@ class FlatTrainState(struct.PyTreeNode):
             if not isinstance(flag, bool):
                 raise ValueError(f"{name} must be a bool, got {flag!r}")
         ema_decay = check_ema_decay(ema_decay)
-        layout = layout_of(params)
+        layout = layout_of(params, own_buffer_from=own_buffer_from, bucket_bytes=bucket_bytes)
         if check_tx:
             check_elementwise(tx, layout)
         flat = ema_init(flatten(params, layout))  # own buffers: donating the state never frees `params`

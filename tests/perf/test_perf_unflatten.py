@@ -108,3 +108,50 @@ def test_runtime_offsets_give_the_same_tree_and_gradient():
     jax.tree.map(np.testing.assert_array_equal, grad(flat, offsets), want)
     with pytest.raises(ValueError, match="offsets must be None or a tuple of 5 int32 scalars, got list"):
         unflatten(flat, layout, list(offsets))
+
+
+def test_large_leaves_get_own_buffers_and_small_ones_share_buckets():
+    tree = {
+        "big": jnp.zeros(100),
+        "small": [jnp.ones(10) * i for i in range(7)],
+        "half": jnp.zeros(5, jnp.bfloat16),
+    }
+    # own buffer from 50 elements; buckets of at most 25 float32 = 100 bytes.
+    layout = layout_of(tree, own_buffer_from=50, bucket_bytes=100)
+    slots = [(s.key, s.offset, s.size) for s in layout.slots]
+    assert slots == [
+        ("float32", 0, 100),  # "big": its own buffer
+        ("bfloat16", 0, 5),
+        ("float32.1", 0, 10), ("float32.1", 10, 10),  # a bucket holds two (80 of 100 bytes)
+        ("float32.2", 0, 10), ("float32.2", 10, 10),
+        ("float32.3", 0, 10), ("float32.3", 10, 10),
+        ("float32.4", 0, 10),
+    ]
+    assert layout.dtype("float32.3") == jnp.float32 and layout.dtype("bfloat16") == jnp.bfloat16
+    flat = flatten(tree, layout)
+    assert flat["float32"] is not None and flat["float32"].shape == (100,)
+    back = unflatten(flat, layout)
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), back, tree)
+    # Gradients through the bucketed layout equal the tree gradients.
+    def loss(p):
+        return jnp.sum(p["big"] ** 2) + sum(jnp.sum(jnp.sin(x) * (i + 1)) for i, x in enumerate(p["small"])) + jnp.sum(p["half"].astype(jnp.float32))
+    flat_grad = jax.grad(lambda b: loss(unflatten(b, layout)))(flat)
+    tree_grad = jax.grad(loss)(tree)
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), flatten(tree_grad, layout), flat_grad)
+    with pytest.raises(ValueError, match="bucket_bytes must be a positive int, got 0"):
+        layout_of(tree, bucket_bytes=0)
+
+
+def test_flat_state_with_buckets_matches_tree_state():
+    import optlab
+    from optlab.train import TrainState
+
+    tree = {"w": [jnp.linspace(-1.0, 1.0, 12).reshape(3, 4) * (i + 1) for i in range(5)], "b": jnp.ones(40)}
+    loss = lambda p: sum(jnp.sum(jnp.cos(w)) for w in p["w"]) + jnp.sum(p["b"] ** 3)  # noqa: E731
+    flat = FlatTrainState.create(apply_fn=None, params=tree, tx=optlab.adam(0.1), own_buffer_from=30, bucket_bytes=96)
+    assert len(flat.flat_params) == 4  # "b" alone; the five 12-element leaves in buckets of two
+    ref = TrainState.create(apply_fn=None, params=tree, tx=optlab.adam(0.1))
+    for _ in range(5):
+        flat = flat.apply_gradients(grads=flat.value_and_grad(loss)[1])
+        ref = ref.apply_gradients(grads=ref.value_and_grad(loss)[1])
+    jax.tree.map(lambda a, b: np.testing.assert_array_max_ulp(np.asarray(a), np.asarray(b), maxulp=1), flat.params, ref.params)
