@@ -1,7 +1,7 @@
-"""Speed: parameters as flat per-dtype buffers, donated jitted steps, allocator tuning.
+"""Speed: parameters in a few flat buffers, donated jitted steps, allocator tuning.
 
-* :func:`layout_of`, :class:`Layout`, :class:`Slot` — static packing of a tree into one 1-D
-  buffer per dtype.
+* :func:`layout_of`, :class:`Layout`, :class:`Slot` — static packing of a tree into 1-D buffers:
+  large leaves alone, small ones in buckets of one dtype.
 * :func:`flatten`, :func:`unflatten`, :func:`runtime_offsets` — tree <-> buffers; ``unflatten``
   has a custom VJP whose backward writes the leaf gradients into the buffers, so ``jax.grad``
   w.r.t. the buffers is cheap; runtime offsets keep the compile time flat in the leaf count.

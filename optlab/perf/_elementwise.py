@@ -43,7 +43,7 @@ def _run(tx: optax.GradientTransformation, params: Any, grads: list[Any]) -> lis
 
 def _refuse(tx: Any, error: Exception) -> ValueError:
     return ValueError(
-        f"tx={tx!r} cannot run on flat per-dtype buffers ({type(error).__name__}: {error}); "
+        f"tx={tx!r} cannot run on flat buffers ({type(error).__name__}: {error}); "
         "use a transformation that is elementwise across leaves, or the tree TrainState"
     )
 

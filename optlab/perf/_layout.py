@@ -1,8 +1,9 @@
-"""Static layout of a parameter tree packed into one flat buffer per dtype.
+"""Static layout of a parameter tree packed into a few flat buffers.
 
-A tree with leaves ``w_1, ..., w_L`` is stored as buffers ``B_d`` (one per dtype ``d``) with
-``B_d = concat(ravel(w_i) for the leaves i of dtype d)``, so leaf ``i`` is
-``B_{d_i}[o_i : o_i + n_i].reshape(s_i)``. The layout (tree structure, and per leaf its buffer,
+A tree with leaves ``w_1, ..., w_L`` is stored as buffers ``B_k``, each holding leaves of one
+dtype: ``B_k = concat(ravel(w_i) for the leaves i in buffer k)``, so leaf ``i`` is
+``B_{k_i}[o_i : o_i + n_i].reshape(s_i)``. Large leaves get a buffer of their own, small ones
+share buckets (see :func:`layout_of`). The layout (tree structure, and per leaf its buffer,
 offset ``o_i``, size ``n_i`` and shape ``s_i``) is static Python data: hashable, so it can be a
 static field of a jitted state or a ``nondiff_argnums`` argument of a custom VJP.
 """
