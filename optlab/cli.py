@@ -58,17 +58,39 @@ def _add_compare(subparsers) -> None:
     parser.set_defaults(run=_compare.run)
 
 
+def _add_demo(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="the main job: the ravine race, then every rule trained on digits (compare)",
+        description="Run `race` (2-D ravine) and then `compare` (digits CNN) with their defaults.",
+    )
+    parser.add_argument("--rules", default=",".join(RULES), help="comma-separated rules (default: all)")
+    parser.add_argument("--epochs", type=int, default=15, help="epochs per rule in compare (default 15)")
+    parser.add_argument("--run-dir", default=None, help="compare's output directory")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    code = main(["race", "--rules", args.rules])
+    if code:
+        return code
+    print()
+    compare = ["compare", "--rules", args.rules, "--epochs", str(args.epochs)]
+    compare += ["--run-dir", args.run_dir] if args.run_dir else []
+    compare += ["--no-progress"] if args.no_progress else []
+    return main(compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m optlab",
         description="optlab: the lecture's training recipe as small, exact JAX parts.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_demo(subparsers)
     _add_race(subparsers)
-    try:
-        _add_compare(subparsers)
-    except ImportError:  # the training layer is optional until it lands
-        pass
+    _add_compare(subparsers)
     return parser
 
 

@@ -12,13 +12,14 @@ EXPECTED = {
     "ravine_momentum.py": "momentum needs",
     "schedules_tour.py": "cosine restarts every 30 epochs",
     "change_lr_without_recompiling.py": "compiled 1 time(s) for 3 learning rates",
+    "early_stopping_and_polyak.py": "test accuracy: best snapshot",
 }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_runs(name):
+def test_example_runs(name, tmp_path):
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=300
+        [sys.executable, str(EXAMPLES / name), str(tmp_path)], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     assert EXPECTED[name] in result.stdout

@@ -52,4 +52,12 @@ def test_cli_race_prints_a_row_per_rule(capsys):
 
 def test_python_m_optlab_help():
     out = subprocess.run([sys.executable, "-m", "optlab", "--help"], capture_output=True, text=True, check=True)
-    assert "race" in out.stdout
+    for command in ("demo", "race", "compare"):
+        assert command in out.stdout
+
+
+def test_demo_runs_race_then_compare(capsys, tmp_path):
+    assert cli.main(["demo", "--rules", "sgd", "--epochs", "1", "--run-dir", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Race on ravine") < out.index("best val acc")
+    assert (tmp_path / "compare.png").exists()
