@@ -91,6 +91,13 @@ def non_negative_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def int_at_least(value: Any, name: str, minimum: int) -> int:
+    """A Python/NumPy integer ``>= minimum`` (epochs, patience, counts, sizes)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def learning_rate(value: Any, name: str = "learning_rate") -> Any:
     """A learning rate: a finite scalar ``>= 0`` or a schedule (callable of the step count).
 

@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import int_at_least
+
 
 @dataclasses.dataclass(frozen=True)
 class Slot:
@@ -101,11 +103,10 @@ def layout_of(tree: Any, *, own_buffer_from: int = OWN_BUFFER_FROM, bucket_bytes
     Raises:
       ValueError: ``tree`` has no leaves, or a leaf that is not a floating-point array (integer
         and boolean leaves have no gradient and do not belong in an optimizer's flat buffers), or
-        ``own_buffer_from``/``bucket_bytes`` is not a positive integer.
+        ``own_buffer_from``/``bucket_bytes`` is not an int >= 1.
     """
-    for name, value in (("own_buffer_from", own_buffer_from), ("bucket_bytes", bucket_bytes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    int_at_least(own_buffer_from, "own_buffer_from", 1)
+    int_at_least(bucket_bytes, "bucket_bytes", 1)
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     if not leaves:
         raise ValueError(f"params must have at least one array leaf, got {tree!r}")

@@ -8,8 +8,8 @@ from ._early_stopping import EarlyStopping as EarlyStopping
 from ._ema import ema_decay_at as ema_decay_at
 from ._ema import ema_update as ema_update
 from ._fit import FitResult as FitResult
-from ._flat_state import FlatTrainState as FlatTrainState
 from ._fit import fit as fit
+from ._flat_state import FlatTrainState as FlatTrainState
 from ._guard import NonFiniteError as NonFiniteError
 from ._logging import read_scalars as read_scalars
 from ._logging import write_history as write_history

@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from .._checks import int_at_least
+
 _log = logging.getLogger(__name__)
 _CORRUPT_SUFFIX = ".unreadable-"
 
@@ -55,12 +57,6 @@ def _flatten(tree: Any) -> tuple[list[str], dict[str, Any]]:
     return paths, leaves
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 class Checkpoints:
     """Save/restore pytrees per epoch under ``directory``; keep the latest and the best checkpoints.
 
@@ -84,9 +80,9 @@ class Checkpoints:
         keep_best: int = 1,
         mode: str = "min",
     ) -> None:
-        self.every = _check_int("every", every, 1)
-        self.keep_latest = _check_int("keep_latest", keep_latest, 1)
-        self.keep_best = _check_int("keep_best", keep_best, 0)
+        self.every = int_at_least(every, "every", 1)
+        self.keep_latest = int_at_least(keep_latest, "keep_latest", 1)
+        self.keep_best = int_at_least(keep_best, "keep_best", 0)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.mode = mode
@@ -114,7 +110,7 @@ class Checkpoints:
 
     def save(self, epoch: int, tree: Any, *, metric: float | None = None, meta: dict | None = None) -> None:
         """Write ``tree`` (+ JSON-able ``meta``) as the checkpoint of ``epoch``, atomically."""
-        epoch = _check_int("epoch", epoch, 0)
+        epoch = int_at_least(epoch, "epoch", 0)
         paths, leaves = _flatten(tree)
         doc = {
             "epoch": epoch,

@@ -14,10 +14,11 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from .._checks import int_at_least
+
 
 def _check_args(patience: Any, min_delta: Any, mode: Any) -> None:
-    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-        raise ValueError(f"patience must be an int >= 1, got {patience!r}")
+    int_at_least(patience, "patience", 1)
     if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)):
         raise ValueError(f"min_delta must be a float >= 0, got {min_delta!r}")
     if math.isnan(min_delta) or min_delta < 0:

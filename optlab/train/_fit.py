@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._checks import int_at_least
 from ._batches import epoch_key, epoch_permutation, take_batch
 from ._early_stopping import EarlyStopping
 from ._ema import ema_init
@@ -52,12 +53,6 @@ class FitResult(NamedTuple):
 class _Carry(NamedTuple):
     state: Any
     guard: NonFiniteGuard
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
 
 
 def _check_data(name: str, data: Any) -> tuple[jax.Array, jax.Array]:
@@ -248,11 +243,11 @@ def fit(
     is checked at the end of each epoch.
     ``on_epoch_end(epoch, row)`` is called after each epoch's checkpoint.
     """
-    epochs = _check_positive_int("epochs", epochs)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    checkpoint_every = _check_positive_int("checkpoint_every", checkpoint_every)
-    eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
-    log_every = _check_positive_int("log_every", log_every)
+    epochs = int_at_least(epochs, "epochs", 1)
+    batch_size = int_at_least(batch_size, "batch_size", 1)
+    checkpoint_every = int_at_least(checkpoint_every, "checkpoint_every", 1)
+    eval_batch_size = int_at_least(eval_batch_size, "eval_batch_size", 1)
+    log_every = int_at_least(log_every, "log_every", 1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an int, got {seed!r}")
     metrics = dict(metrics or {})
@@ -271,14 +266,14 @@ def fit(
     tracker = early_stopping or EarlyStopping(patience=2**31 - 1, mode=monitor_mode)
     if tracker.best_params is None:
         tracker = tracker.replace(best_params=ema_init(snapshot_of(state)))
-    guard = NonFiniteGuard(limit=_check_positive_int("max_nonfinite_steps", max_nonfinite_steps))
+    guard = NonFiniteGuard(limit=int_at_least(max_nonfinite_steps, "max_nonfinite_steps", 1))
     key = jax.random.key(int(seed))
     history: dict[str, list] = {}
     start_epoch = 1
     files = None
     if run_dir is not None:
         files = RunFiles.open(
-            run_dir, every=checkpoint_every, keep_latest=_check_positive_int("keep_latest", keep_latest),
+            run_dir, every=checkpoint_every, keep_latest=int_at_least(keep_latest, "keep_latest", 1),
             keep_best=keep_best, mode=monitor_mode, tensorboard=tensorboard,
         )
         restored = files.resume(fit_checkpoint_tree(state, tracker, guard, key), resume)

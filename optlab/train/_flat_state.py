@@ -38,8 +38,8 @@ from flax import struct
 from ..perf._elementwise import check_elementwise
 from ..perf._layout import BUCKET_BYTES, OWN_BUFFER_FROM, Layout, is_flat, layout_of
 from ..perf._unflatten import flatten, runtime_offsets, unflatten
-from .._apply import apply_updates
-from ._ema import check_ema_decay, ema_init, ema_update
+from ._ema import check_ema_decay, ema_init
+from ._state import optimizer_step
 
 __all__ = ["FlatTrainState"]
 
@@ -157,12 +157,7 @@ class FlatTrainState(struct.PyTreeNode):
         ``grads`` are flat (``{dtype: G_d}`` from :meth:`value_and_grad`) or a tree like ``params``.
         ``changes`` replace other fields at the same time.
         """
-        grads = self.flat_grads(grads)
-        updates, opt_state = self.tx.update(grads, self.opt_state, self.flat_params)
-        flat = apply_updates(self.flat_params, updates)
-        ema = self.flat_ema
-        if self.ema_decay is not None:
-            ema = ema_update(ema, flat, self.ema_decay, self.step, self.ema_warmup)
+        flat, opt_state, ema = optimizer_step(self, self.flat_params, self.flat_grads(grads), self.flat_ema)
         return self.replace(
             step=self.step + 1, flat_params=flat, opt_state=opt_state, flat_ema=ema, **changes
         )

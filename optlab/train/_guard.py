@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from .._checks import int_at_least
+
 
 class NonFiniteError(FloatingPointError):
     """Raised by ``fit`` after ``max_nonfinite_steps`` steps in a row had a non-finite loss/gradient."""
@@ -43,8 +45,7 @@ class NonFiniteGuard(struct.PyTreeNode):
     tripped_at: jax.Array = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
-            raise ValueError(f"max_nonfinite_steps must be an int >= 1, got {self.limit!r}")
+        int_at_least(self.limit, "max_nonfinite_steps", 1)
         for name, value in (("steps", 0), ("skipped", 0), ("streak", 0), ("tripped_at", -1)):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, jnp.asarray(value, jnp.int32))

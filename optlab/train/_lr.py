@@ -10,7 +10,6 @@ import optax
 
 import optlab
 
-
 _INJECTED = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
 
 

@@ -14,6 +14,20 @@ from .._apply import apply_updates
 from ._ema import check_ema_decay, ema_init, ema_update
 
 
+def optimizer_step(state: Any, params: Any, grads: Any, ema: Any) -> tuple[Any, Any, Any]:
+    """``(params, opt_state, ema)`` after one step of ``state.tx`` and the EMA update.
+
+    Shared by :class:`TrainState` and ``FlatTrainState``, which passes its flat buffers as
+    ``params``, ``grads`` and ``ema``. Reads ``tx``, ``opt_state``, ``step``, ``ema_decay`` and
+    ``ema_warmup`` from ``state``.
+    """
+    updates, opt_state = state.tx.update(grads, state.opt_state, params)
+    params = apply_updates(params, updates)
+    if state.ema_decay is not None:
+        ema = ema_update(ema, params, state.ema_decay, state.step, state.ema_warmup)
+    return params, opt_state, ema
+
+
 class TrainState(struct.PyTreeNode):
     """Step, parameters, optimizer state and (optionally) the EMA of the parameters.
 
@@ -81,11 +95,7 @@ class TrainState(struct.PyTreeNode):
 
         ``changes`` replace other fields at the same time (e.g. ``batch_stats=new_stats``).
         """
-        updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
-        params = apply_updates(self.params, updates)
-        ema = self.ema_params
-        if self.ema_decay is not None:
-            ema = ema_update(ema, params, self.ema_decay, self.step, self.ema_warmup)
+        params, opt_state, ema = optimizer_step(self, self.params, grads, self.ema_params)
         return self.replace(
             step=self.step + 1, params=params, opt_state=opt_state, ema_params=ema, **changes
         )

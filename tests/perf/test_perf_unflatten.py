@@ -138,7 +138,7 @@ def test_large_leaves_get_own_buffers_and_small_ones_share_buckets():
     flat_grad = jax.grad(lambda b: loss(unflatten(b, layout)))(flat)
     tree_grad = jax.grad(loss)(tree)
     jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), flatten(tree_grad, layout), flat_grad)
-    with pytest.raises(ValueError, match="bucket_bytes must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="bucket_bytes must be an int >= 1, got 0"):
         layout_of(tree, bucket_bytes=0)
 
 
