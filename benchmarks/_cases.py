@@ -17,7 +17,6 @@ import jax.numpy as jnp
 import optax
 
 import optlab
-from optlab.train import TrainState
 from optlab.train._flat_state import FlatTrainState
 
 from ._measure import Runner, interleaved, roofline_runner, summary
@@ -113,7 +112,7 @@ def run_case(
         "repeats": repeats, "bytes": size * itemsize * (2 * rule.written + 1),
     }
     for name, runner in runners.items():
-        row[name] = {**summary(times[name]), "compile_s": runner.compile_s}
+        row[name] = {**summary(times[name]), "compile_s": runner.compile_s, "bytes_accessed": runner.bytes_accessed}
     del runners
     gc.collect()
     return row

@@ -7,7 +7,7 @@
 # JAX does not run on the GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python}
+PY=${PYTHON:-python3}  # on the lent GPU machines, python3 is the interpreter that holds jax[cuda] and torch
 export XLA_PYTHON_CLIENT_PREALLOCATE=false  # share the GPU between JAX and torch in one process
 
 echo "== device"

@@ -10,10 +10,10 @@ shapes (``benchmarks._cases``; optlab's per-leaf rule is left out to keep ``gpu.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-from pathlib import Path
 from typing import Any
+
+from ._results import write_result
 
 
 def _torch_step_ms(torch: Any, params: list, mode: str, repeats: int, warmup: int) -> float:
@@ -88,10 +88,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, ms in rows.items():
         print(f"  {name:40} {ms:8.3f} ms  {28 * args.leaves * args.leaf_size / ms / 1e6:7.1f} GB/s")
     result = {"torch": torch_part, "jax": jax_part}
-    path = Path(__file__).resolve().parent / "results" / "torch_adam.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(result, indent=1))
-    print(f"wrote {path}")
+    print(f"wrote {write_result('torch_adam', result)}")
     return result
 
 
