@@ -1,6 +1,8 @@
 """The benchmark tools measure what they say: Adam's loops are optlab's, the timing is fair."""
 
+import collections
 import gc
+import itertools
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +11,7 @@ import pytest
 
 import optlab
 from benchmarks import adam_anatomy
-from benchmarks._measure import interleaved
+from benchmarks._measure import balanced_orders, interleaved
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
@@ -44,13 +46,24 @@ class _Recorder:
         self.calls.append((self.name, gc.isenabled()))
 
 
-def test_interleaved_rotates_order_and_pauses_gc():
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
+def test_balanced_orders_put_every_runner_after_every_other_equally_often(n):
+    orders = balanced_orders(n)
+    assert all(sorted(order) == list(range(n)) for order in orders)
+    follows = collections.Counter((a, b) for order in orders for a, b in itertools.pairwise(order))
+    pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
+    assert sorted(follows) == sorted(pairs)
+    assert len(set(follows.values())) <= 1  # each ordered pair equally often
+
+
+def test_interleaved_uses_balanced_orders_and_pauses_gc():
     calls = []
-    runners = {name: _Recorder(name, calls) for name in "abc"}
-    times = interleaved(runners, repeats=3, warmup=1)
+    runners = {name: _Recorder(name, calls) for name in "abcd"}
+    times = interleaved(runners, repeats=8, warmup=1)
     assert gc.isenabled()
-    assert {name: len(ms) for name, ms in times.items()} == {"a": 3, "b": 3, "c": 3}
-    warmup, timed = calls[:3], calls[3:]
-    assert [name for name, _ in warmup] == ["a", "b", "c"]
-    assert [name for name, _ in timed] == list("abc" "bca" "cab")
+    assert {name: len(ms) for name, ms in times.items()} == dict.fromkeys("abcd", 8)
+    warmup, timed = calls[:4], calls[4:]
+    assert [name for name, _ in warmup] == list("abcd")
+    expected = ["abcd"[i] for r in range(8) for i in balanced_orders(4)[r % 4]]
+    assert [name for name, _ in timed] == expected
     assert not any(enabled for _, enabled in timed)
