@@ -38,8 +38,8 @@ from flax import struct
 from ..perf._elementwise import check_elementwise
 from ..perf._layout import BUCKET_BYTES, OWN_BUFFER_FROM, Layout, is_flat, layout_of
 from ..perf._unflatten import flatten, runtime_offsets, unflatten
-from ._ema import check_ema_decay, ema_init
-from ._state import optimizer_step
+from ._ema import ema_init
+from ._state import check_create_args, optimizer_step
 
 __all__ = ["FlatTrainState"]
 
@@ -112,13 +112,10 @@ class FlatTrainState(struct.PyTreeNode):
           ValueError: ``tx`` is not a GradientTransformation or is not elementwise across leaves;
             ``params`` has a non-floating leaf; bad ``ema_decay``/``ema_warmup``/``check_tx``.
         """
-        if not isinstance(tx, optax.GradientTransformation):
-            raise ValueError(f"tx must be an optax.GradientTransformation, got {tx!r}")
-        flags = (("ema_warmup", ema_warmup), ("check_tx", check_tx), ("dynamic_offsets", dynamic_offsets))
-        for name, flag in flags:
+        ema_decay = check_create_args(tx, ema_decay, ema_warmup)
+        for name, flag in (("check_tx", check_tx), ("dynamic_offsets", dynamic_offsets)):
             if not isinstance(flag, bool):
                 raise ValueError(f"{name} must be a bool, got {flag!r}")
-        ema_decay = check_ema_decay(ema_decay)
         layout = layout_of(params, own_buffer_from=own_buffer_from, bucket_bytes=bucket_bytes)
         if check_tx:
             check_elementwise(tx, layout)

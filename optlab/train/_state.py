@@ -28,6 +28,20 @@ def optimizer_step(state: Any, params: Any, grads: Any, ema: Any) -> tuple[Any, 
     return params, opt_state, ema
 
 
+def check_create_args(tx: Any, ema_decay: Any, ema_warmup: Any) -> float | None:
+    """Validate the arguments every TrainState's ``create`` takes; the checked ``ema_decay``.
+
+    Raises:
+      ValueError: ``tx`` is not a GradientTransformation, bad ``ema_decay``, ``ema_warmup`` not a bool.
+    """
+    if not isinstance(tx, optax.GradientTransformation):
+        raise ValueError(f"tx must be an optax.GradientTransformation, got {tx!r}")
+    ema_decay = check_ema_decay(ema_decay)
+    if not isinstance(ema_warmup, bool):
+        raise ValueError(f"ema_warmup must be a bool, got {ema_warmup!r}")
+    return ema_decay
+
+
 class TrainState(struct.PyTreeNode):
     """Step, parameters, optimizer state and (optionally) the EMA of the parameters.
 
@@ -73,11 +87,7 @@ class TrainState(struct.PyTreeNode):
 
         ``extra`` fills the fields a subclass adds (e.g. ``batch_stats=...``).
         """
-        if not isinstance(tx, optax.GradientTransformation):
-            raise ValueError(f"tx must be an optax.GradientTransformation, got {tx!r}")
-        ema_decay = check_ema_decay(ema_decay)
-        if not isinstance(ema_warmup, bool):
-            raise ValueError(f"ema_warmup must be a bool, got {ema_warmup!r}")
+        ema_decay = check_create_args(tx, ema_decay, ema_warmup)
         return cls(
             step=jnp.zeros((), jnp.int32),
             params=params,
