@@ -49,7 +49,7 @@ def _run_race(args: argparse.Namespace) -> int:
 
 
 def _add_compare(subparsers) -> None:
-    from optlab.train import _compare
+    from optlab.lab import _compare
 
     parser = subparsers.add_parser(
         "compare", help="train the digits CNN with every rule and compare (best val/test accuracy)"
