@@ -1,4 +1,7 @@
-"""``python -m optlab compare``: train the digits CNN with every update rule and compare them."""
+"""``python -m optlab compare``: train the digits CNN with every update rule and compare them.
+
+An experiment, so it lives in the lab (it uses ``optlab.data`` and ``optlab.models`` on top of
+``optlab.train``; the training layer itself never reaches up to them)."""
 
 from __future__ import annotations
 
@@ -16,10 +19,8 @@ import optlab
 from optlab.data import load_digits
 from optlab.models import DigitsCNN
 
-from ._fit import fit
-from ._losses import accuracy, classifier_loss
-from ._plots import new_figure
-from ._state import TrainState
+from optlab.train import TrainState, accuracy, classifier_loss, fit
+from optlab.train._plots import new_figure
 
 RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 # Per-rule defaults that train the CNN well in ~15 epochs (momentum rules: lr/(1-rho) = 0.2 = sgd's).

@@ -5,7 +5,7 @@ import os
 import pytest
 from PIL import Image
 
-from optlab.train import _compare
+from optlab.lab import _compare
 
 
 def parse(argv):
