@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from typing import Sequence
@@ -82,6 +83,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     return main(compare)
 
 
+# Modules that add commands: each has ``add_commands(subparsers)`` and sets ``run`` on its parsers.
+# A new command is one module and one line here; ``main`` handles user errors for all of them.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m optlab",
@@ -91,16 +97,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(subparsers)
     _add_race(subparsers)
     _add_compare(subparsers)
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).add_commands(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. A user mistake (``ValueError``/``OSError`` from the library, e.g. a bad
+    option value or an unwritable directory) ends with one line on stderr naming it, status 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as error:
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """The training layer: TrainState with Polyak/EMA parameters, early stopping, checkpoints, ``fit``."""
 
+from ._batch_stats import recalibrate_batch_stats as recalibrate_batch_stats
 from ._batches import epoch_permutation as epoch_permutation
 from ._checkpoint import Checkpoints as Checkpoints
 from ._checkpoint import Restored as Restored
 from ._checkpoint import TargetMismatchError as TargetMismatchError
+from ._data import DataChecks as DataChecks
+from ._data import check_data as check_data
+from ._data import check_labels as check_labels
+from ._data import own_copy as own_copy
 from ._early_stopping import EarlyStopping as EarlyStopping
 from ._ema import ema_decay_at as ema_decay_at
 from ._ema import ema_update as ema_update
@@ -21,6 +26,7 @@ from ._state import TrainState as TrainState
 
 __all__ = [
     "Checkpoints",
+    "DataChecks",
     "EarlyStopping",
     "FitResult",
     "FlatTrainState",
@@ -29,13 +35,17 @@ __all__ = [
     "TargetMismatchError",
     "TrainState",
     "accuracy",
+    "check_data",
+    "check_labels",
     "classifier_loss",
     "ema_decay_at",
     "ema_update",
     "epoch_permutation",
     "fit",
     "learning_rate_of",
+    "own_copy",
     "plot_learning_curves",
     "read_scalars",
+    "recalibrate_batch_stats",
     "write_history",
 ]

@@ -14,7 +14,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._checks import int_at_least
+from ._batch_stats import recalibrate_batch_stats
 from ._batches import epoch_key, epoch_permutation, take_batch
+from ._data import DataChecks, check_data, check_labels, own_copy
 from ._early_stopping import EarlyStopping
 from ._ema import ema_init
 from ._guard import NonFiniteError, NonFiniteGuard, all_finite, select_tree
@@ -36,7 +38,8 @@ class FitResult(NamedTuple):
     final tracker state; ``stopped_early``: patience fired. ``paths``: files written (keys
     ``run_dir``, ``checkpoints``, ``tensorboard``, ``history_json``, ``history_csv``, ``curves``).
     ``epoch_seconds``: wall time of each epoch run in this call (not part of ``history``, which is
-    a pure function of the inputs).
+    a pure function of the inputs). ``best_model_state``: the model state (e.g. ``batch_stats``)
+    that goes with ``best_params`` (``None`` for a model without state).
     """
 
     state: Any
@@ -48,6 +51,7 @@ class FitResult(NamedTuple):
     stopped_early: bool
     paths: dict[str, str]
     epoch_seconds: list[float]
+    best_model_state: Any = None
 
 
 class _Carry(NamedTuple):
@@ -55,24 +59,56 @@ class _Carry(NamedTuple):
     guard: NonFiniteGuard
 
 
-def _check_data(name: str, data: Any) -> tuple[jax.Array, jax.Array]:
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise ValueError(f"{name} must be a pair (x, y) of arrays, got {type(data).__name__}")
-    x, y = (jnp.asarray(a) for a in data)
-    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
-        raise ValueError(f"{name}: x and y need the same non-zero leading size, got {x.shape} and {y.shape}")
-    return x, y
+def model_state_of(state: Any) -> Any:
+    """The state's ``model_state`` (non-parameter collections), ``None`` for states without one."""
+    return getattr(state, "model_state", None)
+
+
+def _outputs_shape(loss_fn: LossFn, state: Any, x: jax.Array, y: jax.Array) -> tuple[int, ...]:
+    """The shape of the model's outputs on one example, traced only (nothing runs)."""
+    extra = () if model_state_of(state) is None else (model_state_of(state),)
+    _, aux = jax.eval_shape(lambda p: loss_fn(p, x[:1], y[:1], None, *extra), state.params)
+    return (aux if model_state_of(state) is None else aux[0]).shape
+
+
+def _validated_data(
+    loss_fn: LossFn, state: Any, train_data: Any, val_data: Any, checks: DataChecks,
+) -> tuple[tuple[jax.Array, jax.Array], tuple[jax.Array, jax.Array] | None]:
+    """``train_data`` and ``val_data`` checked once on the host (:func:`optlab.train.check_data`).
+
+    A loss that declares class labels (``classifier_loss``) gets its labels checked against the
+    number of classes in ``checks`` or, without it, the last dimension of the model's outputs.
+    """
+    if not isinstance(checks, DataChecks):
+        raise ValueError(f"data_checks must be an optlab.train.DataChecks, got {checks!r}")
+    class_labels = bool(getattr(loss_fn, "class_labels", False))
+    named = [("train_data", train_data)] + ([("val_data", val_data)] if val_data is not None else [])
+    checked = [check_data(data, name, class_labels=class_labels, checks=checks) for name, data in named]
+    if class_labels and checks.num_classes is None:
+        num_classes = _outputs_shape(loss_fn, state, *checked[0])[-1]
+        for (name, _), (_, y) in zip(named, checked):
+            check_labels(name, np.asarray(y), num_classes)
+    return checked[0], (checked[1] if val_data is not None else None)
+
+
+def _loss_and_grads(state: Any, loss_fn: LossFn, x: jax.Array, y: jax.Array, rng: jax.Array):
+    """``(loss, outputs, grads, changes)``: ``changes`` the new ``model_state`` of a stateful model."""
+    if model_state_of(state) is None:
+        (loss, outputs), grads = state.value_and_grad(loss_fn, x, y, rng, has_aux=True)
+        return loss, outputs, grads, {}
+    (loss, (outputs, model_state)), grads = state.value_and_grad(
+        loss_fn, x, y, rng, model_state_of(state), has_aux=True
+    )
+    return loss, outputs, grads, {"model_state": model_state}
 
 
 def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_size: int):
     def train_step(carry: _Carry, data, permutation, index, key):
         state, guard = carry
         x, y = take_batch(data, permutation, index, batch_size)
-        (loss, outputs), grads = state.value_and_grad(
-            loss_fn, x, y, jax.random.fold_in(key, index), has_aux=True
-        )
+        loss, outputs, grads, changes = _loss_and_grads(state, loss_fn, x, y, jax.random.fold_in(key, index))
         finite = all_finite(loss, grads)
-        state = select_tree(finite, state.apply_gradients(grads=grads), state)
+        state = select_tree(finite, state.apply_gradients(grads=grads, **changes), state)
         out = {"loss": loss, "finite": finite}
         out.update({name: fn(outputs, y) for name, fn in metrics.items()})
         lr = learning_rate_of(state.opt_state)
@@ -84,8 +120,11 @@ def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_siz
 
 
 def _make_eval_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn]):
-    def eval_step(params, x, y):
-        loss, outputs = loss_fn(params, x, y, None)
+    def eval_step(params, model_state, x, y):
+        if model_state is None:
+            loss, outputs = loss_fn(params, x, y, None)
+        else:
+            loss, (outputs, _) = loss_fn(params, x, y, None, model_state)
         return {"loss": loss, **{name: fn(outputs, y) for name, fn in metrics.items()}}
 
     return jax.jit(eval_step)
@@ -96,9 +135,9 @@ def _batches(x: jax.Array, y: jax.Array, batch_size: int) -> list[tuple[jax.Arra
     return [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
 
 
-def _evaluate(eval_step, params, batches) -> dict[str, float]:
+def _evaluate(eval_step, params, model_state, batches) -> dict[str, float]:
     """Example-weighted means of the batch means over the whole split (float64 on the host)."""
-    outs = jax.device_get([eval_step(params, xb, yb) for xb, yb in batches])
+    outs = jax.device_get([eval_step(params, model_state, xb, yb) for xb, yb in batches])
     sizes = [xb.shape[0] for xb, _ in batches]
     return {name: sum(n * float(o[name]) for n, o in zip(sizes, outs)) / sum(sizes) for name in outs[0]}
 
@@ -166,13 +205,13 @@ def _train_epoch(train_step, carry: _Carry, data, key: jax.Array, epoch: int, st
     return carry, jax.device_get(outs)
 
 
-def _epoch_row(epoch: int, summary: dict, eval_step, state, val_batches, step_lr, skipped) -> dict:
+def _epoch_row(epoch: int, summary: dict, eval_step, state, ema_model_state, val_batches, step_lr, skipped) -> dict:
     """One history row: train means, validation of params (and EMA params), lr, skipped steps."""
     row: dict[str, float] = {"epoch": epoch, **{f"train_{k}": v for k, v in summary.items()}}
     if val_batches:
-        row.update({f"val_{k}": v for k, v in _evaluate(eval_step, state.params, val_batches).items()})
+        row.update({f"val_{k}": v for k, v in _evaluate(eval_step, state.params, model_state_of(state), val_batches).items()})
         if state.ema_params is not None:
-            ema = _evaluate(eval_step, state.ema_params, val_batches)
+            ema = _evaluate(eval_step, state.ema_params, ema_model_state, val_batches)
             row.update({f"val_ema_{k}": v for k, v in ema.items()})
     row["lr"] = step_lr[-1] if step_lr else math.nan
     row["nonfinite_steps"] = int(skipped)
@@ -212,6 +251,8 @@ def fit(
     tensorboard: bool = True,
     plot: bool = True,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    data_checks: DataChecks = DataChecks(),
+    recalibrate_bn: bool = True,
 ) -> FitResult:
     """Train ``state`` for ``epochs`` epochs on ``train_data = (x, y)``; validate on ``val_data``.
 
@@ -242,6 +283,24 @@ def fit(
     bit-exactly; unreadable newer checkpoint directories are renamed aside. The non-finite streak
     is checked at the end of each epoch.
     ``on_epoch_end(epoch, row)`` is called after each epoch's checkpoint.
+
+    The caller's ``state`` is never invalidated: ``fit`` trains :func:`optlab.train.own_copy` of
+    it (one copy on entry; donation reuses that copy's buffers afterwards), so ``state`` stays
+    readable whether ``fit`` returns or raises, and two ``fit`` calls from it give the same result.
+
+    Data is checked before the first step (:func:`optlab.train.check_data`, on the host, once):
+    ``x``, ``y`` numeric and finite, the same leading size; with a loss that declares class labels
+    (``classifier_loss``) or ``data_checks.num_classes``, labels integer, 1-D and in ``[0, C)``, ``C``
+    read from the model's output on one example when not given. ``data_checks=DataChecks(
+    allow_nonfinite=True)`` lets NaN/inf in the data through to the skip-a-step guard.
+
+    Models with state (``state.model_state``, e.g. BatchNorm's ``batch_stats``): ``loss_fn(params,
+    x, y, rng, model_state) -> (loss, (outputs, new_model_state))``; each step stores
+    ``new_model_state``; evaluation calls it with ``rng=None`` (inference mode). The EMA weights are
+    evaluated with statistics recomputed for them (:func:`optlab.train.recalibrate_batch_stats` on the
+    training inputs, once per epoch; ``state.apply_fn`` must be the linen ``apply``) unless
+    ``recalibrate_bn=False``, which evaluates them with the trained weights' ``model_state``.
+    ``best_model_state`` is the model state that goes with ``best_params``.
     """
     epochs = int_at_least(epochs, "epochs", 1)
     batch_size = int_at_least(batch_size, "batch_size", 1)
@@ -253,8 +312,9 @@ def fit(
     metrics = dict(metrics or {})
     if "loss" in metrics:
         raise ValueError("metrics must not be named 'loss' (the loss is always logged)")
-    data = _check_data("train_data", train_data)
-    val = _check_data("val_data", val_data) if val_data is not None else None
+    if not isinstance(recalibrate_bn, bool):
+        raise ValueError(f"recalibrate_bn must be a bool, got {recalibrate_bn!r}")
+    data, val = _validated_data(loss_fn, state, train_data, val_data, data_checks)
     steps = data[0].shape[0] // batch_size
     if steps == 0:
         raise ValueError(
@@ -262,10 +322,23 @@ def fit(
         )
     choices = _monitor_names(metrics, val is not None, state.ema_params is not None)
     monitor, monitor_mode = _resolve_monitor(monitor, monitor_mode, early_stopping, choices, val is not None)
-    snapshot_of = (lambda s: s.ema_params) if monitor.startswith("val_ema_") else (lambda s: s.params)
+    stateful = model_state_of(state) is not None
+    recalibrate = stateful and recalibrate_bn and state.ema_params is not None
+
+    def ema_model_state(s):
+        if not recalibrate:
+            return model_state_of(s)
+        return recalibrate_batch_stats(s.apply_fn, s.ema_params, model_state_of(s), data[0], batch_size=eval_batch_size)
+
+    def snapshot_of(s, ema_state):
+        """What the best snapshot keeps: the monitored params (and their model state)."""
+        params, model_state = (s.ema_params, ema_state) if monitor.startswith("val_ema_") else (s.params, model_state_of(s))
+        return (params, model_state) if stateful else params
+
+    state = own_copy(state)
     tracker = early_stopping or EarlyStopping(patience=2**31 - 1, mode=monitor_mode)
     if tracker.best_params is None:
-        tracker = tracker.replace(best_params=ema_init(snapshot_of(state)))
+        tracker = tracker.replace(best_params=ema_init(snapshot_of(state, model_state_of(state))))
     guard = NonFiniteGuard(limit=int_at_least(max_nonfinite_steps, "max_nonfinite_steps", 1))
     key = jax.random.key(int(seed))
     history: dict[str, list] = {}
@@ -301,8 +374,11 @@ def fit(
             began = time.perf_counter()
             carry, outs = _train_epoch(train_step, carry, data, key, epoch, steps, bar, log_every)
             summary, step_loss, step_lr = _epoch_summary(outs)
-            row = _epoch_row(epoch, summary, eval_step, carry.state, val_batches, step_lr, carry.guard.skipped)
-            tracker = update_tracker(tracker, np.float32(row[monitor]), snapshot_of(carry.state))
+            ema_state = ema_model_state(carry.state) if val_batches else model_state_of(carry.state)
+            row = _epoch_row(
+                epoch, summary, eval_step, carry.state, ema_state, val_batches, step_lr, carry.guard.skipped
+            )
+            tracker = update_tracker(tracker, np.float32(row[monitor]), snapshot_of(carry.state, ema_state))
             _append(history, row, step_loss, step_lr)
             stop = bool(tracker.should_stop) and early_stopping is not None
             epoch_seconds.append(time.perf_counter() - began)
@@ -321,9 +397,10 @@ def fit(
     if files is not None and plot and history:
         files.plot(history)
     best_step = int(tracker.best_step)
+    best_params, best_model_state = tracker.best_params if stateful else (tracker.best_params, None)
     return FitResult(
         state=carry.state,
-        best_params=tracker.best_params,
+        best_params=best_params,
         best_epoch=best_step + 1 if best_step >= 0 else None,
         best_metric=float(tracker.best_metric),
         history=history,
@@ -331,4 +408,5 @@ def fit(
         stopped_early=bool(tracker.should_stop) and early_stopping is not None,
         paths=dict(files.paths) if files is not None else {},
         epoch_seconds=epoch_seconds,
+        best_model_state=best_model_state,
     )

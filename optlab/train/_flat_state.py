@@ -72,6 +72,7 @@ class FlatTrainState(struct.PyTreeNode):
     flat_params: dict[str, jax.Array]
     opt_state: Any
     flat_ema: dict[str, jax.Array] | None = None
+    model_state: Any = None
     offsets: tuple[jax.Array, ...] | None = None
     layout: Layout | None = struct.field(pytree_node=False, default=None)
     apply_fn: Callable[..., Any] | None = struct.field(pytree_node=False, default=None)
@@ -92,6 +93,7 @@ class FlatTrainState(struct.PyTreeNode):
         dynamic_offsets: bool = False,
         own_buffer_from: int = OWN_BUFFER_FROM,
         bucket_bytes: int = BUCKET_BYTES,
+        model_state: Any = None,
         **extra: Any,
     ) -> FlatTrainState:
         """A state at step 0 with ``params`` packed into flat buffers and ``tx.init`` run on them.
@@ -107,6 +109,8 @@ class FlatTrainState(struct.PyTreeNode):
         41-70 s) but every jitted call pays ~8 us per leaf to pass them (17 ms at 2,000 leaves).
 
         ``own_buffer_from`` and ``bucket_bytes`` shape the layout (:func:`optlab.perf.layout_of`).
+        ``model_state`` (non-parameter collections such as ``batch_stats``) stays a tree, as in
+        :class:`optlab.train.TrainState`.
 
         Raises:
           ValueError: ``tx`` is not a GradientTransformation or is not elementwise across leaves;
@@ -131,6 +135,7 @@ class FlatTrainState(struct.PyTreeNode):
             tx=tx,
             ema_decay=ema_decay,
             ema_warmup=ema_warmup,
+            model_state=model_state,
             **extra,
         )
 

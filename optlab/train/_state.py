@@ -46,10 +46,13 @@ class TrainState(struct.PyTreeNode):
     """Step, parameters, optimizer state and (optionally) the EMA of the parameters.
 
     In the spirit of ``flax.training.train_state.TrainState``; ``apply_fn`` and ``tx`` are static.
-    Add fields (e.g. ``batch_stats``) by subclassing, as in flax, and pass them to ``create``::
 
-        class BatchNormState(TrainState):
-            batch_stats: Any = None
+    ``model_state`` holds the model's non-parameter collections (e.g. ``{"batch_stats": ...}`` of a
+    linen model with BatchNorm), or ``None``. With it, ``fit`` expects the stateful loss signature
+    ``loss_fn(params, x, y, rng, model_state) -> (loss, (outputs, new_model_state))`` (``rng is
+    None`` = evaluation, inference mode) and stores ``new_model_state`` after each step;
+    :func:`optlab.train.classifier_loss` builds such a loss. Other fields can be added by
+    subclassing, as in flax, and passed to ``create``.
 
     With ``ema_decay=d`` each ``apply_gradients`` also does
     ``ema <- d_t * ema + (1 - d_t) * params_new`` (Polyak & Juditsky 1992; the lecture's
@@ -67,6 +70,7 @@ class TrainState(struct.PyTreeNode):
     params: Any
     opt_state: Any
     ema_params: Any = None
+    model_state: Any = None
     apply_fn: Callable[..., Any] | None = struct.field(pytree_node=False, default=None)
     tx: optax.GradientTransformation | None = struct.field(pytree_node=False, default=None)
     ema_decay: float | None = struct.field(pytree_node=False, default=None)
@@ -81,11 +85,15 @@ class TrainState(struct.PyTreeNode):
         tx: optax.GradientTransformation,
         ema_decay: float | None = None,
         ema_warmup: bool = False,
+        model_state: Any = None,
         **extra: Any,
     ) -> TrainState:
         """A state at step 0: ``opt_state = tx.init(params)``, EMA a copy of ``params`` if enabled.
 
-        ``extra`` fills the fields a subclass adds (e.g. ``batch_stats=...``).
+        ``params`` and ``model_state`` are not copied (JAX arrays are immutable; the state shares
+        them). Donating the state to a jitted step would free the caller's arrays: optlab's own
+        training functions (``fit``, the practice checks, ensembles, transfer) never do that, they
+        train :func:`optlab.train.own_copy` of the state. ``extra`` fills the fields a subclass adds.
         """
         ema_decay = check_create_args(tx, ema_decay, ema_warmup)
         return cls(
@@ -97,13 +105,14 @@ class TrainState(struct.PyTreeNode):
             tx=tx,
             ema_decay=ema_decay,
             ema_warmup=ema_warmup,
+            model_state=model_state,
             **extra,
         )
 
     def apply_gradients(self, *, grads: Any, **changes: Any) -> TrainState:
         """One optimizer step: new ``step``, ``params``, ``opt_state`` (and ``ema_params``).
 
-        ``changes`` replace other fields at the same time (e.g. ``batch_stats=new_stats``).
+        ``changes`` replace other fields at the same time (e.g. ``model_state=new_model_state``).
         """
         params, opt_state, ema = optimizer_step(self, self.params, grads, self.ema_params)
         return self.replace(

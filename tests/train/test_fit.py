@@ -15,6 +15,7 @@ from PIL import Image
 import optlab
 from optlab.models import DigitsCNN
 from optlab.train import (
+    DataChecks,
     EarlyStopping,
     NonFiniteError,
     TrainState,
@@ -107,15 +108,19 @@ def small_state(tiny_mlp, tx=None, ema_decay=None):
     return TrainState.create(apply_fn=model.apply, params=params, tx=tx or optlab.sgd(0.1), ema_decay=ema_decay)
 
 
-def test_donation_without_warnings(digits, tiny_mlp):
+def test_donation_without_warnings_keeps_the_callers_arrays(digits, tiny_mlp):
     state = small_state(tiny_mlp, optlab.adam(1e-3), ema_decay=0.9)
-    donated = jax.tree.leaves(state)
+    before = jax.device_get(state)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error")  # a donation XLA cannot use would warn
         result = fit(state, classifier_loss(tiny_mlp[0].apply), digits.train, digits.val, epochs=2,
                      batch_size=128, progress=False)
-    assert all(leaf.is_deleted() for leaf in donated)  # the buffers really were donated
+    assert not any(leaf.is_deleted() for leaf in jax.tree.leaves(state))  # fit trained its own copy
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(state), before)
     assert int(result.state.step) == 2 * (1077 // 128)
+
+
+ALLOW_NONFINITE = DataChecks(allow_nonfinite=True)  # NaN/inf data reach the skip-a-step guard
 
 
 def test_poisoned_batch_leaves_state_bit_identical(digits, tiny_mlp):
@@ -124,7 +129,7 @@ def test_poisoned_batch_leaves_state_bit_identical(digits, tiny_mlp):
     state = small_state(tiny_mlp, optlab.momentum(0.1), ema_decay=0.9)
     before = jax.device_get(state)
     result = fit(state, classifier_loss(tiny_mlp[0].apply), (x, digits.train.y[:64]), epochs=1,
-                 batch_size=64, progress=False)
+                 batch_size=64, progress=False, data_checks=ALLOW_NONFINITE)
     for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(result.state)):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
@@ -136,7 +141,7 @@ def test_poisoned_row_skips_exactly_its_batches(digits, tiny_mlp):
     x = np.array(digits.train.x)
     x[17] = np.inf
     result = fit(small_state(tiny_mlp), classifier_loss(tiny_mlp[0].apply), (x, digits.train.y),
-                 epochs=3, batch_size=100, seed=4, progress=False)
+                 epochs=3, batch_size=100, seed=4, progress=False, data_checks=ALLOW_NONFINITE)
     used = 100 * (1077 // 100)
     expected = np.cumsum([17 in np.asarray(epoch_permutation(jax.random.key(4), e, 1077))[:used] for e in (1, 2, 3)])
     assert result.history["nonfinite_steps"] == list(expected) and expected[-1] >= 1
@@ -148,7 +153,7 @@ def test_error_after_k_nonfinite_steps_in_a_row(digits, tiny_mlp):
     x = np.full_like(digits.train.x[:100], np.nan)
     with pytest.raises(NonFiniteError, match=r"max_nonfinite_steps=3\), the last at step 2 \(epoch 1\)"):
         fit(small_state(tiny_mlp), classifier_loss(tiny_mlp[0].apply), (x, digits.train.y[:100]),
-            epochs=2, batch_size=20, max_nonfinite_steps=3, progress=False)
+            epochs=2, batch_size=20, max_nonfinite_steps=3, progress=False, data_checks=ALLOW_NONFINITE)
     assert issubclass(NonFiniteError, FloatingPointError)
 
 

@@ -35,14 +35,16 @@ def assert_bit_identical(a, b):
         assert x.tobytes() == y.tobytes()
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "batchnorm"])
+def runs(request, tmp_path_factory):
+    batch_norm = request.param
     job = load_job()
-    reference = job.run(str(tmp_path_factory.mktemp("reference")), EPOCHS)
+    reference = job.run(str(tmp_path_factory.mktemp("reference")), EPOCHS, batch_norm=batch_norm)
     killed_dir = str(tmp_path_factory.mktemp("killed"))
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     child = subprocess.run(
-        [sys.executable, os.path.join(HERE, "_resume_job.py"), killed_dir, str(EPOCHS), str(KILL_AFTER)],
+        [sys.executable, os.path.join(HERE, "_resume_job.py"), killed_dir, str(EPOCHS), str(KILL_AFTER)]
+        + (["bn"] if batch_norm else []),
         cwd=ROOT, env=env, capture_output=True, timeout=300,
     )
     assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
@@ -52,24 +54,29 @@ def runs(tmp_path_factory):
     # what a crash in the middle of saving epoch k+1 leaves behind
     os.makedirs(os.path.join(checkpoints, f"{KILL_AFTER + 1}.orbax-checkpoint-tmp-99", "state"))
     os.makedirs(os.path.join(checkpoints, f"{KILL_AFTER + 1}", "state"))
-    resumed = job.run(killed_dir, EPOCHS, resume=True)
-    return job, reference, resumed
+    resumed = job.run(killed_dir, EPOCHS, resume=True, batch_norm=batch_norm)
+    if batch_norm:  # the statistics are part of what resumes bit-exactly, and they did move
+        assert_bit_identical(resumed.state.model_state, reference.state.model_state)
+        assert_bit_identical(resumed.best_model_state, reference.best_model_state)
+        stats = reference.state.model_state["batch_stats"]["BatchNorm_0"]
+        assert np.abs(np.asarray(stats["mean"])).max() > 1e-3
+    return job, reference, resumed, batch_norm
 
 
 def test_resumed_state_is_bit_identical(runs):
-    _, reference, resumed = runs
+    _, reference, resumed, _ = runs
     assert int(resumed.state.step) == int(reference.state.step) > 0
     assert_bit_identical(resumed.state, reference.state)  # params, opt_state (schedule count), EMA
 
 
 def test_resumed_early_stopping_and_best_are_bit_identical(runs):
-    _, reference, resumed = runs
+    _, reference, resumed, _ = runs
     assert_bit_identical(resumed.early_stopping, reference.early_stopping)
     assert resumed.best_epoch == reference.best_epoch and resumed.best_metric == reference.best_metric
 
 
 def test_resumed_history_is_identical(runs):
-    _, reference, resumed = runs
+    _, reference, resumed, _ = runs
     assert resumed.history.keys() == reference.history.keys()
     for key, values in reference.history.items():
         np.testing.assert_array_equal(np.asarray(resumed.history[key]), np.asarray(values), err_msg=key)
@@ -78,8 +85,8 @@ def test_resumed_history_is_identical(runs):
 
 
 def test_resume_of_a_finished_run_changes_nothing(runs, tmp_path):
-    job, reference, _ = runs
-    again = job.run(reference.paths["run_dir"], EPOCHS, resume=True)
+    job, reference, _, batch_norm = runs
+    again = job.run(reference.paths["run_dir"], EPOCHS, resume=True, batch_norm=batch_norm)
     assert again.epoch_seconds == []
     assert_bit_identical(again.state, reference.state)
     assert again.history == reference.history
