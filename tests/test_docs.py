@@ -21,6 +21,8 @@ MODULES = [
     "optlab.schedules._compose",
     "optlab.lab._landscapes",
     "optlab.lab._race",
+    "optlab.train._data",
+    "optlab.models._cnn",
 ]
 
 
