@@ -28,6 +28,7 @@ from ._steps import batch_schedule, gradient_step
 
 SKIP_FRACTION = 0.1  # the first 10% of the recorded points are left out of the suggestions
 MIN_FALL = 0.1  # "the loss fell": the best smoothed loss is at least 10% below the first
+MIN_READABLE = 5  # fewer readable points than this: no suggestions
 ROSE = 1.5  # without divergence, a curve that ends above 1.5 x its best still shows the upturn
 
 
@@ -90,7 +91,8 @@ class LRFindResult(NamedTuple):
       losses: the training loss of each step (before its update).
       smoothed_losses: the debiased exponential moving average of ``losses``.
       suggestion: ``suggestions["valley"]``.
-      suggestions: ``valley``, ``steepest`` and ``minimum`` (NaN when too few points were readable).
+      suggestions: ``valley``, ``steepest`` and ``minimum`` (NaN when fewer than 5 points were
+        readable).
       diverged_at: the learning rate at which the run stopped because the smoothed loss exceeded
         ``diverge_factor`` x its best (or was not finite); ``None`` if it never did.
     """
@@ -132,7 +134,7 @@ def _readable(learning_rates: np.ndarray, smoothed: np.ndarray) -> tuple[np.ndar
 
 
 def _warn(result: LRFindResult, readable: np.ndarray, end_lr: float, diverge_factor: float) -> None:
-    if len(readable) < 2:
+    if len(readable) < MIN_READABLE:
         warnings.warn(
             f"lr_find: the loss diverged after {len(result.losses)} steps, before the curve could be "
             "read; lower start_lr (or check the model with check_initial_loss)", LRFindWarning, stacklevel=3,
@@ -236,7 +238,7 @@ def lr_find(
     recorded = np.asarray(learning_rates[: len(losses)], np.float64)
     smoothed_array = np.asarray(smoothed, np.float64)
     lrs, readable = _readable(recorded, smoothed_array)
-    if len(readable) >= 2:
+    if len(readable) >= MIN_READABLE:
         suggestions = _lr_suggestions.suggestions(lrs, readable)
     else:
         suggestions = {"valley": math.nan, "steepest": math.nan, "minimum": math.nan}
