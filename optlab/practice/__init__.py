@@ -1,5 +1,8 @@
 """Good training practice: check the initial loss, overfit a tiny subset, diagnose learning
-curves, find a learning rate (the lecture's "good training practices")."""
+curves, find a learning rate (the lecture's "good training practices"); BatchNorm statistics for
+averaged weights."""
+
+from ..train._batch_stats import recalibrate_batch_stats as recalibrate_batch_stats
 
 from ._diagnose import KINDS as KINDS
 from ._diagnose import DiagnoseThresholds as DiagnoseThresholds
@@ -25,4 +28,5 @@ __all__ = [
     "diagnose",
     "lr_find",
     "overfit_subset",
+    "recalibrate_batch_stats",
 ]

@@ -9,8 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import int_at_least, positive
-from ..train._data import DataChecks, check_data
-from ._steps import call_loss
+from ._steps import call_loss, checked_data
 
 
 class InitialLossCheck(NamedTuple):
@@ -96,7 +95,7 @@ def check_initial_loss(
     if expected is not None:
         expected = float(positive(expected, "expected"))
     tolerance = float(positive(tolerance, "tolerance"))
-    x, y = check_data((x, y), "check_initial_loss data (x, y)", checks=DataChecks(num_classes=num_classes))
+    x, y = checked_data(loss_fn, params, model_state, x, y, "check_initial_loss data (x, y)", num_classes)
 
     @jax.jit
     def evaluate(params, model_state, x, y):

@@ -21,10 +21,10 @@ import numpy as np
 
 from .._checks import int_at_least, non_negative_int, positive, real_scalar, unit_interval
 from ..rules._learning_rate import LearningRateState, ScheduledLearningRateState
+from ..train import own_copy
 from ..train._batches import take_batch
-from ..train._data import check_data, own_copy
 from . import _lr_suggestions
-from ._steps import batch_schedule, gradient_step
+from ._steps import batch_schedule, checked_data, gradient_step, model_state_of
 
 SKIP_FRACTION = 0.1  # the first 10% of the recorded points are left out of the suggestions
 MIN_FALL = 0.1  # "the loss fell": the best smoothed loss is at least 10% below the first
@@ -206,7 +206,7 @@ def lr_find(
     start_lr, end_lr, num_steps, beta, diverge_factor, seed = _check_args(
         start_lr, end_lr, num_steps, beta, diverge_factor, seed
     )
-    x, y = check_data((x, y), "lr_find data (x, y)")
+    x, y = checked_data(loss_fn, state.params, model_state_of(state), x, y, "lr_find data (x, y)")
     n = int(x.shape[0])
     batch_size = int_at_least(batch_size, "batch_size", 1)
     if batch_size > n:

@@ -9,9 +9,9 @@ import jax
 import numpy as np
 
 from .._checks import int_at_least, non_negative_int, positive
+from ..train import own_copy
 from ..train._batches import take_batch
-from ..train._data import check_data, own_copy
-from ._steps import batch_schedule, gradient_step
+from ._steps import batch_schedule, checked_data, gradient_step, model_state_of
 
 # The loss counts as "barely moved" when the last pass ends above this fraction of the first.
 BARELY_MOVED = 0.9
@@ -98,7 +98,7 @@ def overfit_subset(
     steps = int_at_least(steps, "steps", 1)
     target_loss = float(positive(target_loss, "target_loss"))
     seed = non_negative_int(seed, "seed")
-    x, y = check_data((x, y), "overfit_subset data (x, y)")
+    x, y = checked_data(loss_fn, state.params, model_state_of(state), x, y, "overfit_subset data (x, y)")
     n = int(x.shape[0])
     batch_size = n if batch_size is None else int_at_least(batch_size, "batch_size", 1)
     if batch_size > n:

@@ -69,3 +69,11 @@ def test_bad_data_is_named():
         check_initial_loss(_leaky_loss, {"w": jnp.zeros(())}, np.zeros((4, 3)), np.arange(3))
     with pytest.raises(ValueError, match=r"y\[3\] = 12"):
         check_initial_loss(_leaky_loss, {"w": jnp.zeros(())}, np.zeros((4, 3)), np.array([0, 1, 2, 12]), num_classes=10)
+
+
+def test_classifier_labels_checked_against_the_logits(cnn, digits):
+    _, params, loss_fn = cnn
+    y = np.array(digits.train.y[:16])
+    y[2] = 12
+    with pytest.raises(ValueError, match=r"must lie in \[0, 10\).*y\[2\] = 12"):
+        check_initial_loss(loss_fn, params, digits.train.x[:16], y)
