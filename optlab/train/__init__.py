@@ -23,6 +23,7 @@ from ._losses import classifier_loss as classifier_loss
 from ._lr import learning_rate_of as learning_rate_of
 from ._plots import plot_learning_curves as plot_learning_curves
 from ._state import TrainState as TrainState
+from ._swa import swa_update as swa_update
 
 __all__ = [
     "Checkpoints",
@@ -47,5 +48,6 @@ __all__ = [
     "plot_learning_curves",
     "read_scalars",
     "recalibrate_batch_stats",
+    "swa_update",
     "write_history",
 ]

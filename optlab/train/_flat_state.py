@@ -40,6 +40,7 @@ from ..perf._layout import BUCKET_BYTES, OWN_BUFFER_FROM, Layout, is_flat, layou
 from ..perf._unflatten import flatten, runtime_offsets, unflatten
 from ._ema import ema_init
 from ._state import check_create_args, optimizer_step
+from ._swa import check_swa_args, swa_step
 
 __all__ = ["FlatTrainState"]
 
@@ -74,11 +75,15 @@ class FlatTrainState(struct.PyTreeNode):
     flat_ema: dict[str, jax.Array] | None = None
     model_state: Any = None
     offsets: tuple[jax.Array, ...] | None = None
+    flat_swa: dict[str, jax.Array] | None = None
+    swa_count: Any = None
     layout: Layout | None = struct.field(pytree_node=False, default=None)
     apply_fn: Callable[..., Any] | None = struct.field(pytree_node=False, default=None)
     tx: optax.GradientTransformation | None = struct.field(pytree_node=False, default=None)
     ema_decay: float | None = struct.field(pytree_node=False, default=None)
     ema_warmup: bool = struct.field(pytree_node=False, default=False)
+    swa_start: int | None = struct.field(pytree_node=False, default=None)
+    swa_every: int = struct.field(pytree_node=False, default=1)
 
     @classmethod
     def create(
@@ -94,6 +99,8 @@ class FlatTrainState(struct.PyTreeNode):
         own_buffer_from: int = OWN_BUFFER_FROM,
         bucket_bytes: int = BUCKET_BYTES,
         model_state: Any = None,
+        swa_start: int | None = None,
+        swa_every: int = 1,
         **extra: Any,
     ) -> FlatTrainState:
         """A state at step 0 with ``params`` packed into flat buffers and ``tx.init`` run on them.
@@ -110,13 +117,15 @@ class FlatTrainState(struct.PyTreeNode):
 
         ``own_buffer_from`` and ``bucket_bytes`` shape the layout (:func:`optlab.perf.layout_of`).
         ``model_state`` (non-parameter collections such as ``batch_stats``) stays a tree, as in
-        :class:`optlab.train.TrainState`.
+        :class:`optlab.train.TrainState`, and so do ``swa_start``/``swa_every`` (SWA of the flat
+        buffers in ``flat_swa``; ``.swa_params`` is its tree).
 
         Raises:
           ValueError: ``tx`` is not a GradientTransformation or is not elementwise across leaves;
             ``params`` has a non-floating leaf; bad ``ema_decay``/``ema_warmup``/``check_tx``.
         """
         ema_decay = check_create_args(tx, ema_decay, ema_warmup)
+        swa_start, swa_every = check_swa_args(swa_start, swa_every)
         for name, flag in (("check_tx", check_tx), ("dynamic_offsets", dynamic_offsets)):
             if not isinstance(flag, bool):
                 raise ValueError(f"{name} must be a bool, got {flag!r}")
@@ -136,6 +145,10 @@ class FlatTrainState(struct.PyTreeNode):
             ema_decay=ema_decay,
             ema_warmup=ema_warmup,
             model_state=model_state,
+            flat_swa=None if swa_start is None else ema_init(flat),
+            swa_count=None if swa_start is None else jnp.zeros((), jnp.int32),
+            swa_start=swa_start,
+            swa_every=swa_every,
             **extra,
         )
 
@@ -149,6 +162,11 @@ class FlatTrainState(struct.PyTreeNode):
         """The EMA parameter tree, or ``None`` without ``ema_decay``."""
         return None if self.flat_ema is None else unflatten(self.flat_ema, self.layout, self.offsets)
 
+    @property
+    def swa_params(self) -> Any:
+        """The SWA parameter tree, or ``None`` without ``swa_start``."""
+        return None if self.flat_swa is None else unflatten(self.flat_swa, self.layout, self.offsets)
+
     def flat_grads(self, grads: Any) -> dict[str, jax.Array]:
         """``grads`` as flat buffers: returned as is when already flat, else flattened as the params."""
         return grads if is_flat(grads, self.layout) else flatten(grads, self.layout)
@@ -160,8 +178,10 @@ class FlatTrainState(struct.PyTreeNode):
         ``changes`` replace other fields at the same time.
         """
         flat, opt_state, ema = optimizer_step(self, self.flat_params, self.flat_grads(grads), self.flat_ema)
+        swa, swa_count = swa_step(self, flat, self.flat_swa)
         return self.replace(
-            step=self.step + 1, flat_params=flat, opt_state=opt_state, flat_ema=ema, **changes
+            step=self.step + 1, flat_params=flat, opt_state=opt_state, flat_ema=ema,
+            flat_swa=swa, swa_count=swa_count, **changes
         )
 
     def value_and_grad(self, loss_fn: Callable[..., Any], *args: Any, has_aux: bool = False) -> Any:

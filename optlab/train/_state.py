@@ -12,6 +12,7 @@ from flax import struct
 
 from .._apply import apply_updates
 from ._ema import check_ema_decay, ema_init, ema_update
+from ._swa import check_swa_args, swa_step
 
 
 def optimizer_step(state: Any, params: Any, grads: Any, ema: Any) -> tuple[Any, Any, Any]:
@@ -60,6 +61,10 @@ class TrainState(struct.PyTreeNode):
     ``ema_warmup=True``, ``d_t = min(d, (1 + t) / (10 + t))`` and ``t`` the step before the update.
     Integer leaves of the EMA are copied from ``params``, never averaged.
 
+    With ``swa_start=s`` (and ``swa_every=k``) it also keeps ``swa_params``, the equal-weight mean
+    of the weights after steps ``s, s + k, s + 2k, ...`` (SWA, Izmailov et al. 2018:
+    ``w_swa <- (n w_swa + w) / (n + 1)``; ``swa_count`` = n; see :mod:`optlab.train._swa`).
+
     Works with flax.linen (``apply_fn=model.apply``) and flax.nnx (``params`` is the ``nnx.State``
     from ``nnx.split(model, nnx.Param, ...)``; merge it back with ``nnx.merge``). In flax 0.12 that
     ``State`` shares its Variables with ``model``: do not also mutate ``model`` in place (e.g. with
@@ -71,10 +76,14 @@ class TrainState(struct.PyTreeNode):
     opt_state: Any
     ema_params: Any = None
     model_state: Any = None
+    swa_params: Any = None
+    swa_count: Any = None
     apply_fn: Callable[..., Any] | None = struct.field(pytree_node=False, default=None)
     tx: optax.GradientTransformation | None = struct.field(pytree_node=False, default=None)
     ema_decay: float | None = struct.field(pytree_node=False, default=None)
     ema_warmup: bool = struct.field(pytree_node=False, default=False)
+    swa_start: int | None = struct.field(pytree_node=False, default=None)
+    swa_every: int = struct.field(pytree_node=False, default=1)
 
     @classmethod
     def create(
@@ -86,6 +95,8 @@ class TrainState(struct.PyTreeNode):
         ema_decay: float | None = None,
         ema_warmup: bool = False,
         model_state: Any = None,
+        swa_start: int | None = None,
+        swa_every: int = 1,
         **extra: Any,
     ) -> TrainState:
         """A state at step 0: ``opt_state = tx.init(params)``, EMA a copy of ``params`` if enabled.
@@ -96,6 +107,7 @@ class TrainState(struct.PyTreeNode):
         train :func:`optlab.train.own_copy` of the state. ``extra`` fills the fields a subclass adds.
         """
         ema_decay = check_create_args(tx, ema_decay, ema_warmup)
+        swa_start, swa_every = check_swa_args(swa_start, swa_every)
         return cls(
             step=jnp.zeros((), jnp.int32),
             params=params,
@@ -106,6 +118,10 @@ class TrainState(struct.PyTreeNode):
             ema_decay=ema_decay,
             ema_warmup=ema_warmup,
             model_state=model_state,
+            swa_params=None if swa_start is None else ema_init(params),
+            swa_count=None if swa_start is None else jnp.zeros((), jnp.int32),
+            swa_start=swa_start,
+            swa_every=swa_every,
             **extra,
         )
 
@@ -115,8 +131,10 @@ class TrainState(struct.PyTreeNode):
         ``changes`` replace other fields at the same time (e.g. ``model_state=new_model_state``).
         """
         params, opt_state, ema = optimizer_step(self, self.params, grads, self.ema_params)
+        swa, swa_count = swa_step(self, params, self.swa_params)
         return self.replace(
-            step=self.step + 1, params=params, opt_state=opt_state, ema_params=ema, **changes
+            step=self.step + 1, params=params, opt_state=opt_state, ema_params=ema,
+            swa_params=swa, swa_count=swa_count, **changes
         )
 
     def value_and_grad(self, loss_fn: Callable[..., Any], *args: Any, has_aux: bool = False) -> Any:
