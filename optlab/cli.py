@@ -85,7 +85,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 # Modules that add commands: each has ``add_commands(subparsers)`` and sets ``run`` on its parsers.
 # A new command is one module and one line here; ``main`` handles user errors for all of them.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("optlab.practice._cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:
