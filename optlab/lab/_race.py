@@ -34,7 +34,7 @@ class RaceResult(NamedTuple):
     final_loss: float
 
 
-def _trajectory(tx: optax.GradientTransformation, landscape: Landscape, steps: int, lr):
+def _trajectory(tx: optax.GradientTransformation, landscape: Landscape, steps: int, lr, dtype):
     grad = jax.value_and_grad(landscape.loss)
 
     def step(carry, _):
@@ -43,8 +43,9 @@ def _trajectory(tx: optax.GradientTransformation, landscape: Landscape, steps: i
         updates, state = tx.update(g, state, w)
         return (optax.apply_updates(w, updates), state), (loss, w)
 
-    w0 = jnp.asarray(landscape.start, jnp.float32)
-    state = set_learning_rate(tx.init(w0), lr)
+    w0 = jnp.asarray(landscape.start, dtype)
+    state = tx.init(w0)
+    state = set_learning_rate(state, jnp.asarray(lr, current_learning_rate(state).dtype))
     (w, _), (losses, path) = jax.lax.scan(step, (w0, state), length=steps)
     losses = jnp.append(losses, landscape.loss(w)) - landscape.minimum
     return losses, jnp.concatenate([path, w[None]])
@@ -64,18 +65,58 @@ def _rank(losses: np.ndarray, tolerance: float) -> tuple:
     return (steps is None, steps if steps is not None else 0, final)
 
 
+def sweep(
+    tx: optax.GradientTransformation,
+    landscape: Landscape,
+    learning_rates: Sequence[float],
+    steps: int = 500,
+    dtype=jnp.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``tx`` (built with a constant learning rate) at every learning rate of a grid at once.
+
+    One jitted ``lax.scan`` vmapped over the learning rate held in the optimizer state: one compile
+    for the whole grid. Returns ``(losses, paths)`` as float64 NumPy arrays of shapes
+    ``(len(grid), steps + 1)`` (``loss - minimum`` before each step and after the last) and
+    ``(len(grid), steps + 1, 2)``. ``dtype`` is the iterate's dtype; ``jnp.float64`` needs
+    ``jax.enable_x64(True)`` (verdicts about convergence come from float64 runs: in float32 an
+    iterate can underflow to exactly the minimizer and freeze there).
+
+    Example:
+      >>> import optlab
+      >>> from optlab.lab import ravine, sweep
+      >>> losses, paths = sweep(optlab.sgd(0.1), ravine(), [0.001, 0.03, 0.05], steps=100)
+      >>> losses.shape, paths.shape, bool(losses[2, -1] > losses[2, 0])  # lr 0.05 > 2/kappa diverges
+      ((3, 101), (3, 101, 2), True)
+    """
+    steps = _checks.positive_int(steps, "steps")
+    if len(learning_rates) == 0:
+        raise ValueError("learning_rates must be a non-empty sequence")
+    for value in learning_rates:
+        _checks.non_negative(value, "learning_rates[i]")
+    dtype = jnp.dtype(dtype)
+    if dtype == jnp.float64 and not jax.config.jax_enable_x64:
+        raise ValueError("dtype float64 needs jax.enable_x64(True) (or JAX_ENABLE_X64=1)")
+    grid = jnp.asarray(np.asarray(learning_rates, np.float64), dtype)
+    run = jax.jit(jax.vmap(lambda lr: _trajectory(tx, landscape, steps, lr, dtype)))
+    losses, paths = (np.asarray(a, np.float64) for a in run(grid))
+    return losses, paths
+
+
 def race(
     optimizers: Mapping[str, optax.GradientTransformation],
     landscape: Landscape,
     steps: int = 500,
     tolerance: float = 1e-6,
     learning_rates: Sequence[float] | None = None,
+    dtype=jnp.float32,
 ) -> list[RaceResult]:
     """Run each optimizer for ``steps`` steps from ``landscape.start``; one jitted ``lax.scan`` per rule.
 
     With ``learning_rates``, each optimizer (built with a constant learning rate) is run at every
-    value of the grid at once (``vmap`` over the learning rate held in its state, one compile) and
-    the fastest run to ``tolerance`` is reported — a fair race gives every rule its best step size.
+    value of the grid at once (:func:`sweep`: ``vmap`` over the learning rate held in its state,
+    one compile) and the fastest run to ``tolerance`` is reported — a fair race gives every rule
+    its best step size. Ties in steps go to the lower final loss, then to the smaller learning
+    rate. ``dtype`` as in :func:`sweep`. The result is a pure function of its arguments.
 
     Example:
       >>> import optlab
@@ -86,25 +127,21 @@ def race(
     """
     steps = _checks.positive_int(steps, "steps")
     _checks.positive(tolerance, "tolerance")
-    if learning_rates is not None:
-        if len(learning_rates) == 0:
-            raise ValueError("learning_rates must be a non-empty sequence or None")
-        for value in learning_rates:
-            _checks.non_negative(value, "learning_rates[i]")
+    if learning_rates is not None and len(learning_rates) == 0:
+        raise ValueError("learning_rates must be a non-empty sequence or None")
     results = []
     for name, tx in optimizers.items():
         grid = (
-            np.asarray(learning_rates, np.float32)
+            list(learning_rates)
             if learning_rates is not None
-            else np.asarray([current_learning_rate(tx.init(jnp.zeros(2)))], np.float32)
+            else [float(current_learning_rate(tx.init(jnp.zeros(2))))]
         )
-        run = jax.jit(jax.vmap(lambda lr: _trajectory(tx, landscape, steps, lr)))
-        losses, paths = (np.asarray(a, np.float64) for a in run(jnp.asarray(grid)))
+        losses, paths = sweep(tx, landscape, grid, steps, dtype)
         best = min(range(len(grid)), key=lambda i: _rank(losses[i], tolerance))
         results.append(
             RaceResult(
                 name=name,
-                learning_rate=float(grid[best]),
+                learning_rate=float(np.asarray(grid[best], np.dtype(dtype))),
                 losses=losses[best],
                 path=paths[best],
                 steps_to_tolerance=_steps_to(losses[best], tolerance),
