@@ -7,10 +7,17 @@ The per-leaf formulas of the lecture, written once:
 * ``accumulate(G, x)      = G + x``                        (AdaGrad accumulator)
 * ``debias(m, decay, t)   = m / (1 - decay**t)``           (Adam bias correction)
 * ``rms_normalize(x, s, eps) = x / (sqrt(s) + eps)``       (eps outside the square root)
+* ``abs_sq(g)             = g * conj(g)``                  (``|g|^2``, real, also for complex ``g``)
 
 Arithmetic runs in at least float32 (``promote_types(dtype, float32)``) and is cast back to the
 leaf's dtype, so bf16/f16 parameters never see ``b2 = 0.999`` rounded to 1.0 or ``eps = 1e-8``
 flushed to zero. Integer and boolean leaves are never touched: rules pass them through unchanged.
+
+Complex leaves follow optax: first moments and momentum are complex, second moments and
+accumulators are real (``|g|^2``, stored in the leaf's real dtype: float32 for complex64).
+Optimizer state may be stored in another dtype than the leaf's (``mu_dtype``,
+``accumulator_dtype``, ``nu_dtype``: :func:`check_state_dtype`, :func:`moment_like`); the math
+still runs in at least float32 and only the stored value is rounded.
 """
 
 from __future__ import annotations
@@ -41,6 +48,64 @@ def upcast(leaf: jax.Array) -> jax.Array:
     return jnp.asarray(leaf).astype(compute_dtype(leaf))
 
 
+def is_complex(leaf: Any) -> bool:
+    return jnp.issubdtype(jnp.result_type(leaf), jnp.complexfloating)
+
+
+def real_dtype(dtype: Any) -> jnp.dtype:
+    """The real dtype of the same precision: float32 for complex64, float64 for complex128."""
+    dtype = jnp.dtype(dtype)
+    return jnp.finfo(dtype).dtype if jnp.issubdtype(dtype, jnp.complexfloating) else dtype
+
+
+def cast(x: jax.Array, dtype: Any) -> jax.Array:
+    """``x`` in ``dtype``; a complex ``x`` cast to a real dtype keeps its real part.
+
+    Used only where the imaginary part is zero by construction (a real leaf whose first moment was
+    asked to be complex, as ``optax.adam(mu_dtype=jnp.complex64)`` allows on real params).
+    """
+    if jnp.iscomplexobj(x) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        x = jnp.real(x)
+    return x.astype(dtype)
+
+
+def check_state_dtype(dtype: Any, name: str, *, allow_complex: bool = True) -> jnp.dtype | None:
+    """Validate a state-dtype argument (``mu_dtype``, ``accumulator_dtype``, ``nu_dtype``).
+
+    ``None`` (the leaf's own dtype) or a floating dtype (complex too where ``allow_complex``: a
+    second moment ``|g|^2`` is real). Anything else raises ``ValueError`` naming ``name``.
+    """
+    if dtype is None:
+        return None
+    kinds = "a floating" + (" or complex" if allow_complex else "") + " dtype or None"
+    if isinstance(dtype, bool) or isinstance(dtype, jax.Array):
+        raise ValueError(f"{name} must be {kinds}, got {dtype!r}")
+    try:
+        result = jnp.dtype(dtype)
+    except TypeError as error:
+        raise ValueError(f"{name} must be {kinds}, got {dtype!r}") from error
+    ok = jnp.issubdtype(result, jnp.floating) or (
+        allow_complex and jnp.issubdtype(result, jnp.complexfloating)
+    )
+    if not ok:
+        raise ValueError(f"{name} must be {kinds}, got {dtype!r}")
+    return result
+
+
+def _moment_dtype(path: Any, leaf: Any, dtype: jnp.dtype | None, real: bool, name: str) -> jnp.dtype:
+    leaf_dtype = jnp.result_type(leaf)
+    if dtype is None:
+        return real_dtype(leaf_dtype) if real else leaf_dtype
+    dtype = jax.dtypes.canonicalize_dtype(dtype)  # float64 -> float32 unless x64 is on
+    if not real and is_complex(leaf) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        raise ValueError(
+            f"{name}={dtype.name} cannot hold the complex moment of params{jax.tree_util.keystr(path)} "
+            f"({leaf_dtype.name}): its imaginary part would be dropped; use a complex dtype "
+            f"(e.g. {leaf_dtype.name}) or None"
+        )
+    return dtype
+
+
 def state_float_dtype() -> jnp.dtype:
     """Dtype of scalar hyperparameters kept in optimizer state: float32, or float64 under x64."""
     return jax.dtypes.canonicalize_dtype(jnp.float64)
@@ -57,22 +122,37 @@ def map_inexact(fn: Callable[..., Any], tree: Any, *rest: Any, keep: int = 0) ->
     return jax.tree_util.tree_map(leaf_fn, tree, *rest)
 
 
-def full_like(params: Any, value: float) -> Any:
-    """Moments filled with ``value`` for inexact leaves, zeros for the others.
+def moment_like(
+    params: Any, value: float = 0.0, *, dtype: Any = None, real: bool = False, name: str = "dtype"
+) -> Any:
+    """A moment tree shaped like ``params``, filled with ``value`` on inexact leaves.
+
+    Its dtype per inexact leaf: ``dtype`` when given (canonicalized, so float64 means float32
+    unless x64 is on), else the leaf's dtype; ``real=True`` (second moments, ``|g|^2``) makes the
+    default the leaf's real dtype (float32 for complex64). A complex leaf's first moment
+    (``real=False``) in a real ``dtype`` would silently lose its imaginary part: ``ValueError``
+    naming ``name`` and the path. Integer/bool leaves get zeros of their own dtype (never used).
 
     State leaves are never weakly typed (a weak-typed param such as ``jnp.full(3, 0.5)`` would
     otherwise give a state whose type changes after the first update and forces a recompile).
     """
 
-    def leaf(p):
-        return jnp.full(jnp.shape(p), value if is_inexact(p) else 0, dtype=jnp.result_type(p))
+    def leaf(path, p):
+        if not is_inexact(p):
+            return jnp.zeros(jnp.shape(p), dtype=jnp.result_type(p))
+        return jnp.full(jnp.shape(p), value, dtype=_moment_dtype(path, p, dtype, real, name))
 
-    return jax.tree_util.tree_map(leaf, params)
+    return jax.tree_util.tree_map_with_path(leaf, params)
+
+
+def full_like(params: Any, value: float) -> Any:
+    """Moments filled with ``value`` for inexact leaves, zeros for the others, in the leaves' dtypes."""
+    return moment_like(params, value)
 
 
 def zeros_like(params: Any) -> Any:
     """Zero moments shaped and typed like ``params`` (integer leaves get integer zeros, never used)."""
-    return full_like(params, 0.0)
+    return moment_like(params, 0.0)
 
 
 def safe_increment(count: jax.Array) -> jax.Array:
@@ -93,23 +173,32 @@ def check_updates(updates: Any, params: Any = None, moments: Any = None) -> None
 
 def trace(v: jax.Array, g: jax.Array, rho: float) -> jax.Array:
     """Momentum buffer ``rho * v + g``, stored in ``v``'s dtype."""
-    return (rho * upcast(v) + upcast(g)).astype(v.dtype)
+    return cast(rho * upcast(v) + upcast(g), v.dtype)
 
 
 def ema(m: jax.Array, x: jax.Array, decay: float) -> jax.Array:
     """Exponential moving average ``decay * m + (1 - decay) * x``, stored in ``m``'s dtype."""
-    return (decay * upcast(m) + (1.0 - decay) * x).astype(m.dtype)
+    return cast(decay * upcast(m) + (1.0 - decay) * x, m.dtype)
 
 
 def accumulate(total: jax.Array, x: jax.Array) -> jax.Array:
     """Running sum ``total + x``, stored in ``total``'s dtype."""
-    return (upcast(total) + x).astype(total.dtype)
+    return cast(upcast(total) + x, total.dtype)
 
 
-def squared(g: jax.Array) -> jax.Array:
-    """``g**2`` computed in the compute dtype."""
+def abs_sq(g: jax.Array) -> jax.Array:
+    """``|g|^2 = g * conj(g)`` in the compute dtype; real (float32 for complex64) for complex ``g``.
+
+    Squaring a complex gradient (``g * g``) would give a complex "second moment" whose square root
+    points the step the wrong way; optax's ``numerics.abs_sq`` is the same formula.
+    """
     g = upcast(g)
+    if jnp.iscomplexobj(g):
+        return jnp.real(g) ** 2 + jnp.imag(g) ** 2
     return g * g
+
+
+squared = abs_sq  # the name benchmarks/adam_anatomy.py uses
 
 
 def debias(m: jax.Array, decay: float, count: jax.Array) -> jax.Array:
@@ -124,7 +213,7 @@ def debias(m: jax.Array, decay: float, count: jax.Array) -> jax.Array:
         log_decay = math.log(decay) if decay > 0 else -math.inf
     else:  # a traced hyperparameter
         log_decay = jnp.log(decay)
-    return m / -jnp.expm1(count.astype(m.dtype) * log_decay)
+    return m / -jnp.expm1(count.astype(real_dtype(m.dtype)) * log_decay)
 
 
 def rms_normalize(x: jax.Array, second_moment: jax.Array, eps: float) -> jax.Array:

@@ -16,11 +16,16 @@ class RmsState(NamedTuple):
     mean_square: Any
 
 
-def rms_scaling(rho: float = 0.99, eps: float = 1e-8) -> optax.GradientTransformation:
+def rms_scaling(
+    rho: float = 0.99, eps: float = 1e-8, *, nu_dtype: Any = None
+) -> optax.GradientTransformation:
     r"""RMS scaling: :math:`s_t = \rho s_{t-1} + (1-\rho) g_t^2`, output :math:`g_t / (\sqrt{s_t} + \epsilon)`.
 
     ``eps`` is outside the square root (lecture, torch); ``optax.scale_by_rms`` puts it inside and
-    defaults to ``decay=0.9``.
+    defaults to ``decay=0.9``. ``s`` is real, built from :math:`|g|^2` for complex leaves, and
+    stored in ``nu_dtype`` (a floating dtype; ``None``: the leaf's real dtype); the arithmetic runs
+    in at least float32. A bf16 ``s`` cannot move by less than 1/256 of itself: with ``rho`` near 1
+    it stalls.
 
     Example:
       >>> import jax.numpy as jnp, optlab
@@ -34,32 +39,36 @@ def rms_scaling(rho: float = 0.99, eps: float = 1e-8) -> optax.GradientTransform
     Learning, 2012.
 
     Raises:
-      ValueError: ``rho`` outside ``[0, 1)`` or ``eps`` negative.
+      ValueError: ``rho`` outside ``[0, 1)``, ``eps`` negative, ``nu_dtype`` not a floating dtype.
     """
     _checks.unit_interval(rho, "rho")
     _checks.non_negative(eps, "eps")
+    nu_dtype = _tree.check_state_dtype(nu_dtype, "nu_dtype", allow_complex=False)
 
     def init_fn(params):
-        return RmsState(mean_square=_tree.zeros_like(params))
+        return RmsState(mean_square=_tree.moment_like(params, dtype=nu_dtype, real=True, name="nu_dtype"))
 
     def update_fn(updates, state, params=None):
         _tree.check_updates(updates, params, state.mean_square)
         mean_square = _tree.map_inexact(
-            lambda g, s: _tree.ema(s, _tree.squared(g), rho), updates, state.mean_square, keep=1
+            lambda g, s: _tree.ema(s, _tree.abs_sq(g), rho), updates, state.mean_square, keep=1
         )
         updates = _tree.map_inexact(
-            lambda g, s: _tree.rms_normalize(g, s, eps).astype(g.dtype), updates, mean_square
+            lambda g, s: _tree.cast(_tree.rms_normalize(g, s, eps), g.dtype), updates, mean_square
         )
         return updates, RmsState(mean_square=mean_square)
 
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def rmsprop(learning_rate: Any, rho: float = 0.99, eps: float = 1e-8) -> optax.GradientTransformation:
+def rmsprop(
+    learning_rate: Any, rho: float = 0.99, eps: float = 1e-8, *, nu_dtype: Any = None
+) -> optax.GradientTransformation:
     r"""RMSProp: :math:`s_t = \rho s_{t-1} + (1-\rho) g_t^2,\; w_{t+1} = w_t - \eta_t\, g_t / (\sqrt{s_t} + \epsilon)`.
 
     Equals ``torch.optim.RMSprop(lr, alpha=rho, eps=eps)`` (defaults included).
     ``optax.rmsprop`` differs: ``decay=0.9`` and ``eps`` inside the square root.
+    ``nu_dtype``: the dtype ``s`` is stored in (see :func:`rms_scaling`).
 
     Example:
       >>> import jax.numpy as jnp, optlab
@@ -71,4 +80,6 @@ def rmsprop(learning_rate: Any, rho: float = 0.99, eps: float = 1e-8) -> optax.G
 
     Reference: Tieleman & Hinton, 2012.
     """
-    return optax.chain(rms_scaling(rho=rho, eps=eps), scale_by_learning_rate(learning_rate))
+    return optax.chain(
+        rms_scaling(rho=rho, eps=eps, nu_dtype=nu_dtype), scale_by_learning_rate(learning_rate)
+    )
