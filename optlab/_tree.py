@@ -78,7 +78,12 @@ def check_state_dtype(dtype: Any, name: str, *, allow_complex: bool = True) -> j
     if dtype is None:
         return None
     kinds = "a floating" + (" or complex" if allow_complex else "") + " dtype or None"
-    if isinstance(dtype, bool) or isinstance(dtype, jax.Array):
+    if isinstance(dtype, jax.Array):  # optax.inject_hyperparams took a dtype class for a schedule
+        raise ValueError(
+            f"{name} must be {kinds}, got an array {dtype!r}; with optax.inject_hyperparams pass "
+            f"the dtype as a string ({name}='bfloat16') or list {name!r} in static_args"
+        )
+    if isinstance(dtype, bool):
         raise ValueError(f"{name} must be {kinds}, got {dtype!r}")
     try:
         result = jnp.dtype(dtype)
