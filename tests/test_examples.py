@@ -13,6 +13,10 @@ EXPECTED = {
     "schedules_tour.py": "cosine restarts every 30 epochs",
     "change_lr_without_recompiling.py": "compiled 1 time(s) for 3 learning rates",
     "early_stopping_and_polyak.py": "test accuracy: best snapshot",
+    "initial_loss_check.py": "final layer x100: initial loss",
+    "overfit_tiny_subset.py": "labels shuffled every step: passed=False",
+    "lr_range_test.py": "suggested learning rate (valley):",
+    "diagnose_run.py": "overfitting from epoch",
 }
 
 
