@@ -62,6 +62,12 @@ def adam_scaling(
       >>> u, _ = tx.update(g, tx.init(g))
       >>> u["w"]  # the first bias-corrected step is sign(g)
       Array([ 1., -1.], dtype=float32)
+      >>> z = {"w": jnp.array([3.0 + 4.0j])}  # complex leaves: mu complex, nu = EMA of |g|^2, real
+      >>> _, s = tx.update(z, tx.init(z))
+      >>> s.mu["w"].dtype, s.nu["w"]
+      (dtype('complex64'), Array([0.025], dtype=float32))
+      >>> optlab.adam_scaling(mu_dtype=jnp.bfloat16).init(g).mu["w"].dtype
+      dtype(bfloat16)
 
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
 
