@@ -15,8 +15,8 @@ def plot_lr_find(result: Any, path: str, title: str | None = None) -> str:
     """Draw ``result`` (an ``LRFindResult``) to the PNG ``path``; returns ``path``.
 
     Raw losses faint, the smoothed loss solid, each finite suggestion a marker on the smoothed
-    curve (interpolated in log lr), the divergence point a dashed line. The y-range covers the
-    smoothed curve (raw spikes are clipped).
+    curve (interpolated in log lr), the divergence point a dashed line. The y-range runs from the
+    lowest loss to the highest smoothed loss (raw spikes above it are clipped).
     """
     lrs, raw, smooth = result.learning_rates, result.losses, result.smoothed_losses
     fig, (ax,) = new_figure(1, width=6.0, height=4.0)
@@ -32,7 +32,8 @@ def plot_lr_find(result: Any, path: str, title: str | None = None) -> str:
     if result.diverged_at is not None:
         ax.axvline(result.diverged_at, color="gray", linestyle="--", label=f"stopped at {result.diverged_at:.2g}")
     if finite.any():
-        low, high = smooth[finite].min(), smooth[finite].max()
+        low, high = np.nanmin(np.where(np.isfinite(raw), raw, np.nan)), smooth[finite].max()
+        low = min(low, smooth[finite].min())
         pad = 0.05 * (high - low) if high > low else 0.05 * abs(high) + 1e-12
         ax.set_ylim(low - pad, high + pad)
     ax.set_xscale("log")
