@@ -3,7 +3,7 @@
 For each entry of :data:`optlab.lab.claims.CLAIMS`: run ``measure(budget)``, compute the verdict
 from the numbers with the claim's own ``verdict`` function, save its figure; then write
 ``claims.json`` (``{"budget", "claims": [{id, title, claim, numbers, rule, verdict, figure,
-needs, seconds}]}``), ``report.md`` (figures as files under ``figures/``) and a self-contained
+needs, seconds, cpu_seconds}]}``), ``report.md`` (figures as files under ``figures/``) and a self-contained
 ``report.html`` (figures embedded as base64 PNG). Nothing in the report is written by hand.
 """
 
@@ -27,10 +27,10 @@ def measure_claim(claim: Claim, budget: Budget, figures_dir: str) -> dict[str, A
     """One claims.json entry: measured numbers, computed verdict, saved figure (path relative to the
     report directory); a claim without ``measure`` is "not measured" with empty numbers."""
     entry = {"id": claim.id, "title": claim.title, "claim": claim.claim, "numbers": {}, "rule": claim.rule,
-             "verdict": NOT_MEASURED, "figure": None, "needs": claim.needs, "seconds": 0.0}
+             "verdict": NOT_MEASURED, "figure": None, "needs": claim.needs, "seconds": 0.0, "cpu_seconds": 0.0}
     if claim.measure is None:
         return entry
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     measurement = claim.measure(budget)
     numbers = jsonable(measurement.numbers)
     verdict = claim.verdict(numbers)
@@ -42,6 +42,7 @@ def measure_claim(claim: Claim, budget: Budget, figures_dir: str) -> dict[str, A
         measurement.figure.savefig(os.path.join(figures_dir, name), dpi=72)
         entry["figure"] = f"figures/{name}"
     entry["seconds"] = round(time.perf_counter() - began, 2)
+    entry["cpu_seconds"] = round(time.process_time() - began_cpu, 2)
     return entry
 
 
@@ -66,14 +67,16 @@ def run_report(out_dir: str, *, quick: bool = False, only: Iterable[int] | None 
     figures_dir = os.path.join(out_dir, "figures")
     os.makedirs(figures_dir, exist_ok=True)
     budget = Budget(quick=quick)
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     entries = []
     for i, claim in enumerate(chosen, 1):
         entry = measure_claim(claim, budget, figures_dir)
         entries.append(entry)
         if progress:
-            progress(f"[{i}/{len(chosen)}] claim {claim.id} {claim.title}: {entry['verdict']} ({entry['seconds']:.1f} s)")
+            progress(f"[{i}/{len(chosen)}] claim {claim.id} {claim.title}: {entry['verdict']} "
+                     f"({entry['seconds']:.1f} s, CPU {entry['cpu_seconds']:.1f} s)")
     meta = {"budget": "quick" if quick else "full", "seconds": round(time.perf_counter() - began, 1),
+            "cpu_seconds": round(time.process_time() - began_cpu, 1),
             "jax": jax.__version__, "backend": jax.default_backend(), "machine": platform.machine(),
             "cpus": os.cpu_count()}
     paths = {"claims_json": os.path.join(out_dir, "claims.json"), "report_md": os.path.join(out_dir, "report.md"),
@@ -108,6 +111,7 @@ def summary_counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 def _header(meta: Mapping[str, Any], entries) -> str:
     counts = ", ".join(f"{n} {v}" for v, n in summary_counts(entries).items())
     return (f"Budget: {meta['budget']}; {len(entries)} claims: {counts}. Measured in {meta['seconds']} s "
+            f"(CPU {meta['cpu_seconds']} s) "
             f"on {meta['backend']} ({meta['machine']}, {meta['cpus']} CPUs), jax {meta['jax']}. "
             "Every number below was computed by this run; every verdict by the claim's rule, in code.")
 

@@ -15,7 +15,7 @@ LR = 3e-3
 
 
 def measure(budget: Budget) -> Measurement:
-    epochs = budget.pick(20, 60)
+    epochs = budget.pick(25, 60)
     result = train(optlab.adam(LR), epochs=epochs, batch_size=16, train_size=TRAIN_SIZE, monitor="val_loss")
     best_acc, best_loss = test_scores(result.best_params)
     last_acc, last_loss = test_scores(result.state.params)

@@ -29,7 +29,7 @@ def stairs(step_loss: np.ndarray, decays: list[int], window: int) -> tuple[list[
 
 
 def measure(budget: Budget) -> Measurement:
-    every = budget.pick(3, 4)
+    every = budget.pick(2, 4)
     epochs = 3 * every
     per_epoch = steps_per_epoch(BATCH)
     schedule = schedules.per_epoch(schedules.step(LR, every=every, factor=0.1), per_epoch)
