@@ -5,9 +5,10 @@ on a float32 parameter tree of ``--size`` parameters in ``--leaves`` equal leave
 
 * ``f32``: ``optlab.adam(1e-3)``, both moments float32 (the default for float32 params);
 * ``mu bf16``: ``optlab.adam(1e-3, mu_dtype=jnp.bfloat16)`` (optax's ``mu_dtype``);
-* ``mu+nu bf16``: also ``nu_dtype=jnp.bfloat16`` (shown for the bytes; with ``b2 = 0.999`` a bf16
-  ``nu`` cannot move by less than 1/256 of itself, so it stalls: not a recommended setting);
-* ``optax mu bf16``: ``optax.adam(1e-3, mu_dtype=jnp.bfloat16)``, the same step in optax.
+* ``mu+nu bf16``: also ``nu_dtype=jnp.bfloat16`` (shown for the bytes; not a recommended setting:
+  with ``b2 = 0.999`` a step changes ``nu`` by ~0.1%, below bf16's rounding step, so it stalls);
+* ``optax f32``, ``optax mu bf16``: ``optax.adam(1e-3)`` and ``optax.adam(1e-3, mu_dtype=jnp.bfloat16)``,
+  the same steps in optax (``optax.apply_updates``).
 
 State bytes are the ``nbytes`` of the optimizer state's arrays. Step times are medians of
 ``--repeats`` interleaved rounds (``benchmarks/_measure.py``); the arithmetic is float32 in every
@@ -36,6 +37,7 @@ CASES = {  # name -> (optimizer, how its updates are applied)
         lambda: optlab.adam(1e-3, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
         optlab.apply_updates,
     ),
+    "optax f32": (lambda: optax.adam(1e-3), optax.apply_updates),
     "optax mu bf16": (lambda: optax.adam(1e-3, mu_dtype=jnp.bfloat16), optax.apply_updates),
 }
 

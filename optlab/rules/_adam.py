@@ -49,8 +49,8 @@ def adam_scaling(
     ``rms_scaling(rho=b2)``. Equals ``optax.scale_by_adam`` (eps outside the root, ``eps_root=0``).
 
     State dtypes: ``mu`` in ``mu_dtype`` (as in optax; e.g. ``jnp.bfloat16`` halves its memory),
-    ``nu`` in ``nu_dtype`` (real; a bf16 ``nu`` cannot move by less than 1/256 of itself, so with
-    ``b2 = 0.999`` it stalls: keep it float32); ``None`` means the leaf's dtype (its real dtype for
+    ``nu`` in ``nu_dtype`` (real; keep it float32: with ``b2 = 0.999`` a step changes ``nu`` by ~0.1%,
+    below bf16's rounding step, so a bf16 ``nu`` stalls); ``None`` means the leaf's dtype (its real dtype for
     ``nu``). The arithmetic runs in at least float32 either way; only the stored moments are
     rounded, and the update is computed from the stored moments. Complex leaves: ``mu`` complex,
     ``nu`` real, built from :math:`|g|^2`.

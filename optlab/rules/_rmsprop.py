@@ -24,8 +24,8 @@ def rms_scaling(
     ``eps`` is outside the square root (lecture, torch); ``optax.scale_by_rms`` puts it inside and
     defaults to ``decay=0.9``. ``s`` is real, built from :math:`|g|^2` for complex leaves, and
     stored in ``nu_dtype`` (a floating dtype; ``None``: the leaf's real dtype); the arithmetic runs
-    in at least float32. A bf16 ``s`` cannot move by less than 1/256 of itself: with ``rho`` near 1
-    it stalls.
+    in at least float32. With ``rho`` near 1 a bf16 ``s`` stalls: each step changes it by less than
+    bf16's rounding step.
 
     Example:
       >>> import jax.numpy as jnp, optlab

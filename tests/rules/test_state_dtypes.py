@@ -193,3 +193,15 @@ def test_checkpoint_round_trip_keeps_state_dtypes_and_resumes_bit_exactly(tmp_pa
     assert all(leaf.dtype == jnp.bfloat16 for leaf in jax.tree_util.tree_leaves(_moments(restored.opt_state)[0]))
     jax.tree_util.tree_map(np.testing.assert_array_equal, restored, state)
     jax.tree_util.tree_map(np.testing.assert_array_equal, train_step(restored), train_step(state))
+
+
+def test_bf16_second_moment_stalls_as_documented():
+    """README/docstring claim: with b2 = 0.999 a bf16 nu stops moving (|g| = 1: at 0.25, not ~0.95)."""
+    def final_nu(nu_dtype):
+        tx = optlab.adam_scaling(nu_dtype=nu_dtype)
+        g = jnp.ones(1)
+        state = jax.lax.fori_loop(0, 3000, lambda _, s: tx.update(g, s)[1], tx.init(g))
+        return float(state.nu[0])
+
+    assert final_nu(None) == pytest.approx(1 - 0.999**3000, rel=1e-4)
+    assert final_nu(jnp.bfloat16) < 0.5
