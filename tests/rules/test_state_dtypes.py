@@ -205,3 +205,15 @@ def test_bf16_second_moment_stalls_as_documented():
 
     assert final_nu(None) == pytest.approx(1 - 0.999**3000, rel=1e-4)
     assert final_nu(jnp.bfloat16) < 0.5
+
+
+def test_complex_params_train_in_train_state_and_flat_state_refuses_them_by_path():
+    params = {"z": jnp.array([1.0 + 1.0j, -2.0j], jnp.complex64)}
+    state = TrainState.create(apply_fn=None, params=params, tx=optlab.adam(0.1))
+    for _ in range(3):  # pull z towards 0: descent direction conj(grad) of |z|^2
+        _, grads = state.value_and_grad(lambda p: jnp.sum(jnp.abs(p["z"]) ** 2))
+        state = state.apply_gradients(grads=jax.tree_util.tree_map(jnp.conj, grads))
+    assert state.params["z"].dtype == jnp.complex64 and state.opt_state[0].nu["z"].dtype == jnp.float32
+    assert bool(jnp.all(jnp.abs(state.params["z"]) < jnp.abs(params["z"])))
+    with pytest.raises(ValueError, match=r"params\['z'\] has dtype complex64; flat buffers hold floating-point"):
+        FlatTrainState.create(apply_fn=None, params=params, tx=optlab.adam(0.1))
