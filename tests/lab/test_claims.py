@@ -7,6 +7,7 @@ import pytest
 from optlab.lab.claims import CLAIMS, DID_NOT_HOLD, HELD, INCONCLUSIVE, NOT_MEASURED
 from optlab.lab.claims import _adagrad, _adam_bias, _early_stopping, _lr_sweep, _nesterov, _ravine, _saddle
 from optlab.lab.claims import _schedules, _staircase
+from optlab.lab.claims import _initial_loss, _overfit_subset
 from optlab.lab.claims._base import both, jsonable
 
 
@@ -64,6 +65,14 @@ CASES = [
     (_early_stopping.verdict, {"epochs": 30, "best_epoch": 15, "best_snapshot_test_loss": 0.36, "last_epoch_test_loss": 0.47}, HELD),
     (_early_stopping.verdict, {"epochs": 30, "best_epoch": 15, "best_snapshot_test_loss": 0.5, "last_epoch_test_loss": 0.47}, DID_NOT_HOLD),
     (_early_stopping.verdict, {"epochs": 30, "best_epoch": 30, "best_snapshot_test_loss": 0.3, "last_epoch_test_loss": 0.3}, INCONCLUSIVE),
+    (_initial_loss.verdict, {"tolerance": 0.25, "relative_errors": [0.001, 0.004], "control_relative_error": 8.6}, HELD),
+    (_initial_loss.verdict, {"tolerance": 0.25, "relative_errors": [0.9, 1.3], "control_relative_error": 8.6}, DID_NOT_HOLD),
+    (_initial_loss.verdict, {"tolerance": 0.25, "relative_errors": [0.001, 0.6], "control_relative_error": 8.6}, INCONCLUSIVE),
+    (_initial_loss.verdict, {"tolerance": 0.25, "relative_errors": [0.001, 0.004], "control_relative_error": 0.1}, INCONCLUSIVE),
+    (_overfit_subset.verdict, {"correct_passed": True, "shuffled_labels_passed": False, "lr_zero_passed": False}, HELD),
+    (_overfit_subset.verdict, {"correct_passed": False, "shuffled_labels_passed": False, "lr_zero_passed": False}, DID_NOT_HOLD),
+    (_overfit_subset.verdict, {"correct_passed": True, "shuffled_labels_passed": True, "lr_zero_passed": False}, INCONCLUSIVE),
+    (_overfit_subset.verdict, {"correct_passed": True, "shuffled_labels_passed": False, "lr_zero_passed": True}, INCONCLUSIVE),
 ]
 
 

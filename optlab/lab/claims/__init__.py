@@ -23,6 +23,7 @@ A claim whose parts do not exist yet stays a ``not_measured(...)`` entry: the re
 """
 
 from . import _adagrad, _adam_bias, _early_stopping, _lr_sweep, _nesterov, _ravine, _saddle, _schedules, _staircase
+from . import _initial_loss, _overfit_subset
 from ._base import DID_NOT_HOLD as DID_NOT_HOLD
 from ._base import HELD as HELD
 from ._base import INCONCLUSIVE as INCONCLUSIVE
@@ -42,8 +43,8 @@ CLAIMS: tuple[Claim, ...] = (
     _schedules.CLAIM,
     _lr_sweep.CLAIM,
     _early_stopping.CLAIM,
-    not_measured(10, "initial-loss", "The initial loss of a C-class classifier is about log C (log 10 = 2.30 on digits).", needs="optlab.practice"),
-    not_measured(11, "overfit-tiny-subset", "A correct model and training loop can overfit a tiny subset of the data.", needs="optlab.practice"),
+    _initial_loss.CLAIM,
+    _overfit_subset.CLAIM,
     not_measured(12, "ensembles", "Ensembles (independent and snapshot) and Polyak averaging beat a single model by a little.", needs="optlab.ensembles"),
     not_measured(13, "transfer", "With few labels, transfer from a pretrained model beats training from scratch.", needs="optlab.transfer"),
 )
