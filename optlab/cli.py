@@ -47,7 +47,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 # Modules that add commands: each has ``add_commands(subparsers)`` and sets ``run`` on its parsers.
 # A new command is one module and one line here; ``main`` handles user errors for all of them.
-_COMMAND_MODULES: tuple[str, ...] = ("optlab.lab._race_command", "optlab.lab._schedules_command", "optlab.lab._report_command", "optlab.practice._cli")
+_COMMAND_MODULES: tuple[str, ...] = ("optlab.lab._race_command", "optlab.lab._schedules_command", "optlab.lab._report_command", "optlab.practice._cli", "optlab.transfer._cli", "optlab.ensembles._cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

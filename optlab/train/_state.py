@@ -142,5 +142,50 @@ class TrainState(struct.PyTreeNode):
 
         Returns ``(value, grads)`` (``((value, aux), grads)`` with ``has_aux``), grads shaped like
         ``params``, ready for ``apply_gradients``.
+
+        When ``tx`` freezes parameters (``opt_state`` holds a node with a static ``frozen_leaves``
+        marker, as ``optlab.transfer.partition``'s state does, see :func:`frozen_leaves_of`), only
+        the trainable leaves are differentiated: the frozen ones enter ``loss_fn`` as constants, so
+        the backward pass never computes their gradients, and ``grads`` holds exact zeros for them.
         """
-        return jax.value_and_grad(loss_fn, has_aux=has_aux)(self.params, *args)
+        frozen = frozen_leaves_of(self.opt_state, self.params)
+        if frozen is None or not any(frozen):
+            return jax.value_and_grad(loss_fn, has_aux=has_aux)(self.params, *args)
+        leaves, treedef = jax.tree.flatten(self.params)
+        trainable = [i for i, f in enumerate(frozen) if not f]
+
+        def partial_loss(trained: list, *inner: Any) -> Any:
+            full = list(leaves)  # frozen leaves: closed over, constants for the differentiation
+            for i, leaf in zip(trainable, trained):
+                full[i] = leaf
+            return loss_fn(jax.tree.unflatten(treedef, full), *inner)
+
+        value, trained_grads = jax.value_and_grad(partial_loss, has_aux=has_aux)([leaves[i] for i in trainable], *args)
+        grads = [jnp.zeros_like(leaf) for leaf in leaves]
+        for i, grad in zip(trainable, trained_grads):
+            grads[i] = grad
+        return value, jax.tree.unflatten(treedef, grads)
+
+
+def frozen_leaves_of(opt_state: Any, params: Any) -> tuple[bool, ...] | None:
+    """Which leaves of ``params`` (``jax.tree.leaves`` order) the optimizer freezes, or ``None``.
+
+    Read from the nodes of ``opt_state`` that carry a static ``frozen_leaves`` tuple of bools
+    (``optlab.transfer.PartitionState``), wherever they sit in the tree; several are OR-ed.
+
+    Raises:
+      ValueError: a marker does not have one entry per leaf of ``params`` (e.g. a partition nested
+        inside another partition's group, which is not supported).
+    """
+    marked = lambda node: isinstance(getattr(node, "frozen_leaves", None), tuple)  # noqa: E731
+    nodes = [n for n in jax.tree_util.tree_leaves(opt_state, is_leaf=marked) if marked(n)]
+    if not nodes:
+        return None
+    count = len(jax.tree.leaves(params))
+    for node in nodes:
+        if len(node.frozen_leaves) != count:
+            raise ValueError(
+                f"opt_state holds a frozen-leaves marker for {len(node.frozen_leaves)} leaves but params has "
+                f"{count}; a partition must see the whole parameter tree (not nested in another partition)"
+            )
+    return tuple(any(node.frozen_leaves[i] for node in nodes) for i in range(count))
