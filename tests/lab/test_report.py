@@ -12,7 +12,7 @@ from PIL import Image
 
 from optlab import cli
 from optlab.lab._report import run_report
-from optlab.lab.claims import CLAIMS, NOT_MEASURED
+from optlab.lab.claims import CLAIMS, NOT_MEASURED, not_measured
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VERDICTS = {"held", "did not hold", "inconclusive", NOT_MEASURED}
@@ -40,7 +40,7 @@ def quick_report(tmp_path_factory):
 
 def test_quick_report_writes_every_section_and_image(quick_report):
     out, stdout = quick_report
-    assert f"wrote {out / 'report.md'}" in stdout and "[13/13]" in stdout
+    assert f"wrote {out / 'report.md'}" in stdout and f"[{len(CLAIMS)}/{len(CLAIMS)}]" in stdout
     data = _strict_json(out / "claims.json")
     entries = data["claims"]
     assert data["budget"] == "quick" and [e["id"] for e in entries] == [c.id for c in CLAIMS]
@@ -75,10 +75,22 @@ def test_two_quick_runs_give_the_same_numbers(quick_report, tmp_path):
 
 
 def test_report_only_some_claims(tmp_path, capsys):
-    assert cli.main(["report", "--quick", "--only", "5,12", "--out", str(tmp_path)]) == 0
-    entries = _strict_json(tmp_path / "claims.json")["claims"]
-    assert [e["id"] for e in entries] == [5, 12] and entries[1]["verdict"] == NOT_MEASURED
+    assert cli.main(["report", "--quick", "--only", "5", "--out", str(tmp_path)]) == 0
+    assert [e["id"] for e in _strict_json(tmp_path / "claims.json")["claims"]] == [5]
     assert str(tmp_path / "report.html") in capsys.readouterr().out
+
+
+def test_a_claim_without_its_parts_is_not_measured_never_faked(tmp_path):
+    five = next(c for c in CLAIMS if c.id == 5)
+    future = not_measured(99, "future", "A claim whose parts are still to come.", needs="optlab.future")
+    run_report(str(tmp_path), quick=True, claims=(five, future), progress=None)
+    entries = _strict_json(tmp_path / "claims.json")["claims"]
+    assert entries[1] == {**entries[1], "id": 99, "verdict": NOT_MEASURED, "numbers": {}, "figure": None,
+                          "needs": "optlab.future"}
+    assert entries[0]["verdict"] in ("held", "did not hold", "inconclusive")
+    markdown = (tmp_path / "report.md").read_text()
+    assert "## 99. future: not measured" in markdown and "needs `optlab.future`" in markdown
+    assert "1 not measured" in markdown
 
 
 @pytest.mark.parametrize("only, message", [("99", "no claim with id [99]"), ("a,b", "--only must be comma-separated")])

@@ -39,6 +39,7 @@ def measure(budget: Budget) -> Measurement:
             numbers[f"{name}_effective_step_at_end"] = float(eff[-1])
             numbers[f"{name}_final_loss"] = float(losses[0, -1])
             numbers[f"{name}_lowest_loss"] = float(losses[0].min())
+            numbers[f"{name}_rose_after_its_lowest"] = bool(losses[0, -1] > losses[0].min())
             left.plot(eff, lw=1, label=name)
             right.plot(np.maximum(losses[0], 1e-300), lw=1, label=name)
     left.set(yscale="log", xlabel="step", ylabel="|step| / |gradient|", title=f"effective step, lr {LR:g}")
