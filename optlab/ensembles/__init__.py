@@ -4,6 +4,7 @@ Weight averaging (Polyak/EMA and SWA) lives in the training state: ``TrainState.
 ema_decay=0.95, swa_start=..., swa_every=...)``.
 """
 
+from ._experiment import run_experiment as run_experiment
 from ._independent import IndependentResult as IndependentResult
 from ._independent import train_independent as train_independent
 from ._members import Members as Members
@@ -24,6 +25,7 @@ __all__ = [
     "evaluate",
     "load_snapshots",
     "predict",
+    "run_experiment",
     "snapshot_ensemble",
     "snapshot_schedule",
     "stack_members",

@@ -11,7 +11,9 @@ another order).
 
 from __future__ import annotations
 
+import functools
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -43,7 +45,12 @@ def _broadcast(tree: Any, k: int) -> Any:
     return jax.tree.map(lambda a: jnp.broadcast_to(jnp.asarray(a), (k, *jnp.shape(a))), tree)
 
 
-def _make_step(loss_fn: Callable, metrics: Mapping[str, Callable], batch_size: int) -> Callable:
+@functools.lru_cache(maxsize=8)
+def _make_step(loss_fn: Callable, metrics: tuple[tuple[str, Callable], ...], batch_size: int) -> Callable:
+    """The jitted, vmapped step; cached, so a second ensemble with the same loss, metrics, batch size
+    and (identical) static state fields reuses the compiled program."""
+    metrics = dict(metrics)
+
     def member_step(carry, data, permutation, index, key):
         state, guard = carry
         x, y = take_batch(data, permutation, index, batch_size)
@@ -59,7 +66,10 @@ def _make_step(loss_fn: Callable, metrics: Mapping[str, Callable], batch_size: i
     return jax.jit(jax.vmap(member_step, in_axes=(0, None, 0, None, 0)), donate_argnums=0)
 
 
-def _make_eval(loss_fn: Callable, metrics: Mapping[str, Callable]) -> Callable:
+@functools.lru_cache(maxsize=8)
+def _make_eval(loss_fn: Callable, metrics: tuple[tuple[str, Callable], ...]) -> Callable:
+    metrics = dict(metrics)
+
     def evaluate(params, model_state, x, y):
         if model_state is None:
             loss, outputs = loss_fn(params, x, y, None)
@@ -129,15 +139,13 @@ def train_members(
     The best snapshot per member follows ``monitor`` like ``fit``'s (params, or ``(params,
     model_state)`` for a model with state).
     """
-    import time
-
     k = len(seeds)
     n = data[0].shape[0]
     steps = n // batch_size
     stateful = model_state_of(state) is not None
     keys = [jax.random.key(int(seed)) for seed in seeds]
-    step = _make_step(loss_fn, metrics, batch_size)
-    evaluate = _make_eval(loss_fn, metrics)
+    step = _make_step(loss_fn, tuple(metrics.items()), batch_size)
+    evaluate = _make_eval(loss_fn, tuple(metrics.items()))
     val_batches = [] if val is None else [
         (val[0][i : i + eval_batch_size], val[1][i : i + eval_batch_size]) for i in range(0, val[0].shape[0], eval_batch_size)
     ]
