@@ -206,15 +206,15 @@ def lr_find(
     start_lr, end_lr, num_steps, beta, diverge_factor, seed = _check_args(
         start_lr, end_lr, num_steps, beta, diverge_factor, seed
     )
+    bases = [np.asarray(node.learning_rate) for node in learning_rate_states(state.opt_state)]
+    top = max(float(b) for b in bases)
+    if not top > 0:
+        raise ValueError("lr_find: every learning rate in state.opt_state is 0; build tx with a positive one")
     x, y = checked_data(loss_fn, state.params, model_state_of(state), x, y, "lr_find data (x, y)")
     n = int(x.shape[0])
     batch_size = int_at_least(batch_size, "batch_size", 1)
     if batch_size > n:
         raise ValueError(f"batch_size must be <= the number of examples {n}, got {batch_size}")
-    bases = [np.asarray(node.learning_rate) for node in learning_rate_states(state.opt_state)]
-    top = max(float(b) for b in bases)
-    if not top > 0:
-        raise ValueError("lr_find: every learning rate in state.opt_state is 0; build tx with a positive one")
     dtype = bases[0].dtype
     ratios = tuple(np.asarray(float(b) / top, b.dtype) for b in bases)
     learning_rates = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))

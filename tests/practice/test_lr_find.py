@@ -190,3 +190,9 @@ def test_bad_data_is_named(mlp, digits):
         lr_find(state, loss_fn, digits.train.x, digits.train.y[:10], batch_size=8)
     with pytest.raises(ValueError, match=r"lr_find data \(x, y\)"):
         lr_find(state, loss_fn, digits.train.x[:0], digits.train.y[:0], batch_size=8)
+
+
+def test_all_learning_rates_zero_is_refused(mlp, digits):
+    model, params, loss_fn = mlp
+    with pytest.raises(ValueError, match="every learning rate in state.opt_state is 0"):
+        lr_find(make_state(model, params, optlab.sgd(0.0)), loss_fn, digits.train.x, digits.train.y, batch_size=32)
