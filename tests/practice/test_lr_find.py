@@ -12,7 +12,7 @@ from _practice_helpers import assert_trees_equal, host, make_state
 import optlab
 from optlab.practice import LRFindWarning, lr_find
 from optlab.practice import _lr_find
-from optlab.train import TrainState, fit
+from optlab.train import FlatTrainState, TrainState, fit
 
 KNOWN = {"start_lr": 1e-4, "end_lr": 1e3, "num_steps": 100}
 SHORT = {"start_lr": 1e-4, "end_lr": 1e2, "num_steps": 40, "beta": 0.9}  # a full curve in 40 steps
@@ -196,3 +196,28 @@ def test_all_learning_rates_zero_is_refused(mlp, digits):
     model, params, loss_fn = mlp
     with pytest.raises(ValueError, match="every learning rate in state.opt_state is 0"):
         lr_find(make_state(model, params, optlab.sgd(0.0)), loss_fn, digits.train.x, digits.train.y, batch_size=32)
+
+
+def test_flat_train_state_gives_the_same_curve(mlp, digits):
+    model, params, loss_fn = mlp
+    tree = lr_find(make_state(model, params, optlab.adam(1e-3)), loss_fn, digits.train.x, digits.train.y,
+                   batch_size=64, **SHORT)
+    flat_state = FlatTrainState.create(apply_fn=model.apply, params=params, tx=optlab.adam(1e-3))
+    before = host(flat_state)
+    flat = lr_find(flat_state, loss_fn, digits.train.x, digits.train.y, batch_size=64, **SHORT)
+    assert_trees_equal(host(flat_state), before)
+    assert len(flat.losses) == len(tree.losses)
+    np.testing.assert_allclose(flat.losses, tree.losses, rtol=1e-4)
+
+
+def test_callers_state_survives_when_lr_find_raises(mlp, digits):
+    model, params, loss_fn = mlp
+    state = make_state(model, params, optlab.adam(1e-3))
+    before = host(state)
+
+    def broken(params, x, y, rng):
+        raise RuntimeError("bug in the loss")
+
+    with pytest.raises(RuntimeError, match="bug in the loss"):
+        lr_find(state, broken, digits.train.x, digits.train.y, batch_size=64, **SHORT)
+    assert_trees_equal(host(state), before)

@@ -104,3 +104,16 @@ def test_bad_data_is_named(mlp, subset):
     x[3, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match=r"overfit_subset data \(x, y\): x must be finite"):
         overfit_subset(state, loss_fn, x, subset[1])
+
+
+def test_callers_state_survives_when_overfit_subset_raises(mlp, subset):
+    model, params, loss_fn = mlp
+    state = make_state(model, params, optlab.adam(1e-2))
+    before = host(state)
+
+    def broken(params, x, y, rng):
+        raise RuntimeError("bug in the loss")
+
+    with pytest.raises(RuntimeError, match="bug in the loss"):
+        overfit_subset(state, broken, *subset, steps=5)
+    assert_trees_equal(host(state), before)
