@@ -145,7 +145,8 @@ def _warn(result: LRFindResult, readable: np.ndarray, end_lr: float, diverge_fac
         warnings.warn(
             f"lr_find: the loss never fell (from {first:.4g}, best {best:.4g}) between "
             f"{result.learning_rates[0]:.3g} and {result.learning_rates[-1]:.3g}: widen the range, "
-            "or check that the model can learn (overfit_subset)", LRFindWarning, stacklevel=3,
+            "use more steps or a smaller beta (the smoothing spans about 1/(1-beta) steps), or check "
+            "that the model can learn (overfit_subset)", LRFindWarning, stacklevel=3,
         )
     last = result.smoothed_losses[-1]
     if result.diverged_at is None and not last > ROSE * best:
