@@ -10,7 +10,9 @@ on a float32 parameter tree of ``--size`` parameters in ``--leaves`` equal leave
 * ``optax f32``, ``optax mu bf16``: ``optax.adam(1e-3)`` and ``optax.adam(1e-3, mu_dtype=jnp.bfloat16)``,
   the same steps in optax (``optax.apply_updates``).
 
-State bytes are the ``nbytes`` of the optimizer state's arrays. Step times are medians of
+State bytes are the ``nbytes`` of the optimizer state's arrays; ``traffic`` is the bytes XLA's cost
+analysis counts for the compiled step, in float32 parameter arrays (a perfect float32 Adam step
+moves 7: reads p, g, m, v, writes p, m, v; XLA:CPU's three loops move 10, see ``adam_anatomy``). Step times are medians of
 ``--repeats`` interleaved rounds (``benchmarks/_measure.py``); the arithmetic is float32 in every
 case, so a bf16 moment saves memory traffic (reads and writes of 2 instead of 4 bytes), not math.
 """
@@ -70,6 +72,7 @@ def run(size: int, leaves: int, repeats: int) -> dict[str, Any]:
         rows[name] = {"state_bytes": state_bytes(opt_state)}
         runners[name] = Runner(_step_fn(tx, apply), (params, opt_state), (grads,))
         rows[name]["compile_s"] = runners[name].compile_s
+        rows[name]["bytes_accessed"] = runners[name].bytes_accessed
     times = interleaved(runners, repeats)
     for name in CASES:
         rows[name].update(summary(times[name]))
@@ -82,12 +85,14 @@ def format_result(result: dict[str, Any]) -> str:
     lines = [
         f"Adam step, {result['size']:,} float32 params in {result['leaves']} leaves, "
         f"median of {result['repeats']}:",
-        f"{'moments':15} {'state MiB':>10} {'vs f32':>7} {'step ms':>8} {'vs f32':>7} {'noise':>6}",
+        f"{'moments':15} {'state MiB':>10} {'vs f32':>7} {'traffic':>8} {'step ms':>8} {'vs f32':>7} {'noise':>6}",
     ]
     for name, row in cases.items():
+        moved = row["bytes_accessed"]
+        traffic = "-" if moved is None else f"{moved / (4 * result['size']):.2f}"
         lines.append(
             f"{name:15} {row['state_bytes'] / 2**20:10.1f} {row['state_bytes'] / base['state_bytes']:7.2f} "
-            f"{row['median_ms']:8.2f} {row['median_ms'] / base['median_ms']:7.2f} {row['spread']:6.2f}"
+            f"{traffic:>8} {row['median_ms']:8.2f} {row['median_ms'] / base['median_ms']:7.2f} {row['spread']:6.2f}"
         )
     return "\n".join(lines)
 
