@@ -74,6 +74,35 @@ def with_learning_rates(opt_state: Any, ratios: tuple, lr: jax.Array) -> Any:
     return jax.tree_util.tree_map(scale, opt_state, is_leaf=_is_lr_state)
 
 
+def group_ratios(opt_state: Any) -> tuple[np.ndarray, ...]:
+    """Each learning-rate state's base value over the largest one (validated by
+    :func:`learning_rate_states`); ``ValueError`` when every one is 0."""
+    bases = [np.asarray(node.learning_rate) for node in learning_rate_states(opt_state)]
+    top = max(float(b) for b in bases)
+    if not top > 0:
+        raise ValueError("lr_find: every learning rate in state.opt_state is 0; build tx with a positive one")
+    return tuple(np.asarray(float(b) / top, b.dtype) for b in bases)
+
+
+def _run(step, trained, ratios, learning_rates, data, batch_size, seed, beta, diverge_factor) -> tuple:
+    """The range test's loop: ``(losses, smoothed losses, diverged_at)``; ``trained`` is donated."""
+    key = jax.random.fold_in(jax.random.key(seed), 1)
+    losses: list[float] = []
+    smoothed: list[float] = []
+    average, best = 0.0, math.inf
+    schedule = batch_schedule(seed, int(data[0].shape[0]), batch_size)
+    for i, (permutation, index) in zip(range(len(learning_rates)), schedule):
+        lr = np.asarray(learning_rates[i], ratios[0].dtype)
+        trained, loss = step(trained, ratios, lr, data, permutation, index, key, np.int32(i))
+        losses.append(float(loss))
+        average = beta * average + (1.0 - beta) * losses[-1]
+        smoothed.append(average / (1.0 - beta ** (i + 1)))
+        if not math.isfinite(smoothed[-1]) or smoothed[-1] > diverge_factor * best:
+            return losses, smoothed, float(learning_rates[i])
+        best = min(best, smoothed[-1])
+    return losses, smoothed, None
+
+
 def _make_step(loss_fn: Any, batch_size: int):
     def step(state, ratios, lr, data, permutation, index, key, count):
         state = state.replace(opt_state=with_learning_rates(state.opt_state, ratios, lr))
@@ -207,35 +236,17 @@ def lr_find(
     start_lr, end_lr, num_steps, beta, diverge_factor, seed = _check_args(
         start_lr, end_lr, num_steps, beta, diverge_factor, seed
     )
-    bases = [np.asarray(node.learning_rate) for node in learning_rate_states(state.opt_state)]
-    top = max(float(b) for b in bases)
-    if not top > 0:
-        raise ValueError("lr_find: every learning rate in state.opt_state is 0; build tx with a positive one")
+    ratios = group_ratios(state.opt_state)
     x, y = checked_data(loss_fn, state.params, model_state_of(state), x, y, "lr_find data (x, y)")
     n = int(x.shape[0])
     batch_size = int_at_least(batch_size, "batch_size", 1)
     if batch_size > n:
         raise ValueError(f"batch_size must be <= the number of examples {n}, got {batch_size}")
-    dtype = bases[0].dtype
-    ratios = tuple(np.asarray(float(b) / top, b.dtype) for b in bases)
     learning_rates = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
-    step = _make_step(loss_fn, batch_size)
-    key = jax.random.fold_in(jax.random.key(seed), 1)
-    trained = own_copy(state)
-    losses: list[float] = []
-    smoothed: list[float] = []
-    average, best, diverged_at = 0.0, math.inf, None
-    for i, (permutation, index) in zip(range(num_steps), batch_schedule(seed, n, batch_size)):
-        lr = np.asarray(learning_rates[i], dtype)
-        trained, loss = step(trained, ratios, lr, (x, y), permutation, index, key, np.int32(i))
-        losses.append(float(loss))
-        average = beta * average + (1.0 - beta) * losses[-1]
-        smoothed.append(average / (1.0 - beta ** (i + 1)))
-        if not math.isfinite(smoothed[-1]) or smoothed[-1] > diverge_factor * best:
-            diverged_at = float(learning_rates[i])
-            break
-        best = min(best, smoothed[-1])
-    del trained
+    losses, smoothed, diverged_at = _run(
+        _make_step(loss_fn, batch_size), own_copy(state), ratios, learning_rates, (x, y), batch_size, seed,
+        beta, diverge_factor,
+    )
     recorded = np.asarray(learning_rates[: len(losses)], np.float64)
     smoothed_array = np.asarray(smoothed, np.float64)
     lrs, readable = _readable(recorded, smoothed_array)
