@@ -24,6 +24,8 @@ EXPECTED = {
     "overfit_tiny_subset.py": "labels shuffled every step: passed=False",
     "lr_range_test.py": "suggested learning rate (valley):",
     "diagnose_run.py": "overfitting from epoch",
+    "transfer_lr_groups.py": "layer-wise decay: {'depth 0': '1.25e-04'",
+    "transfer_two_stage.py": "convolutions unchanged: True",
 }
 
 

@@ -89,20 +89,24 @@ class ExperimentResult(NamedTuple):
         ]
         return "\n".join([head, rule, *rows])
 
-    def plot(self, path: str | os.PathLike) -> str:
-        """Accuracy vs n (log x), one line per method with ±sd bars; saved as a PNG at ``path``."""
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(6.0, 4.0))
-        ax = fig.add_subplot()
+    def draw(self, ax: Any) -> None:
+        """Accuracy vs n (log x), one line per method with ±sd bars, on a matplotlib ``ax``."""
         for m in METHODS:
             ax.errorbar(self.ns, [self.mean(m, n) for n in self.ns], yerr=[self.spread(m, n) for n in self.ns],
                         marker="o", capsize=3, label=m)
         ax.set(xscale="log", xlabel="labelled images per class (n)", ylabel="test accuracy, digits 5-9",
-               title=f"Transfer from digits 0-4 ({len(self.seeds)} seeds, mean ± sd)")
+               title=f"Transfer from digits 0-4 ({len(self.seeds)} seed(s), mean ± sd)")
         ax.set_xticks(self.ns, [str(n) for n in self.ns])
+        ax.minorticks_off()
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+
+    def plot(self, path: str | os.PathLike) -> str:
+        """:meth:`draw` saved as a PNG at ``path``; returns ``path``."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6.0, 4.0))
+        self.draw(fig.add_subplot())
         fig.tight_layout()
         fig.savefig(os.fspath(path), dpi=120)
         return os.fspath(path)

@@ -8,6 +8,7 @@ from optlab.lab.claims import CLAIMS, DID_NOT_HOLD, HELD, INCONCLUSIVE, NOT_MEAS
 from optlab.lab.claims import _adagrad, _adam_bias, _early_stopping, _lr_sweep, _nesterov, _ravine, _saddle
 from optlab.lab.claims import _schedules, _staircase
 from optlab.lab.claims import _initial_loss, _overfit_subset
+from optlab.lab.claims import _transfer
 from optlab.lab.claims._base import both, jsonable
 
 
@@ -73,6 +74,10 @@ CASES = [
     (_overfit_subset.verdict, {"correct_passed": False, "shuffled_labels_passed": False, "lr_zero_passed": False}, DID_NOT_HOLD),
     (_overfit_subset.verdict, {"correct_passed": True, "shuffled_labels_passed": True, "lr_zero_passed": False}, INCONCLUSIVE),
     (_overfit_subset.verdict, {"correct_passed": True, "shuffled_labels_passed": False, "lr_zero_passed": True}, INCONCLUSIVE),
+    (_transfer.verdict, {"differences": [0.0, 0.067, 0.05], "margin": 0.01}, HELD),
+    (_transfer.verdict, {"differences": [-0.02, 0.01, -0.01], "margin": 0.01}, DID_NOT_HOLD),
+    (_transfer.verdict, {"differences": [-0.01, 0.05, 0.04], "margin": 0.01}, INCONCLUSIVE),  # one seed lost
+    (_transfer.verdict, {"differences": [0.005, 0.0, 0.004], "margin": 0.01}, INCONCLUSIVE),  # gain too small
 ]
 
 

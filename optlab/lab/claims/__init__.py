@@ -23,6 +23,7 @@ A claim whose parts do not exist yet stays a ``not_measured(...)`` entry: the re
 """
 
 from . import _adagrad, _adam_bias, _early_stopping, _lr_sweep, _nesterov, _ravine, _saddle, _schedules, _staircase
+from . import _transfer
 from . import _initial_loss, _overfit_subset
 from ._base import DID_NOT_HOLD as DID_NOT_HOLD
 from ._base import HELD as HELD
@@ -46,7 +47,7 @@ CLAIMS: tuple[Claim, ...] = (
     _initial_loss.CLAIM,
     _overfit_subset.CLAIM,
     not_measured(12, "ensembles", "Ensembles (independent and snapshot) and Polyak averaging beat a single model by a little.", needs="optlab.ensembles"),
-    not_measured(13, "transfer", "With few labels, transfer from a pretrained model beats training from scratch.", needs="optlab.transfer"),
+    _transfer.CLAIM,
 )
 
 __all__ = [
