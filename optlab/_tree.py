@@ -166,9 +166,21 @@ def safe_increment(count: jax.Array) -> jax.Array:
 
 
 def check_updates(updates: Any, params: Any = None, moments: Any = None) -> None:
-    """Trace-time check that ``updates`` has the structure and leaf shapes of ``params``/``moments``."""
+    """Trace-time check that ``updates`` has the structure and leaf shapes of ``params``/``moments``.
+
+    With ``params``, also that no real parameter gets a complex gradient (its imaginary part would
+    be dropped somewhere down the chain): ``ValueError`` naming the path.
+    """
     if params is not None:
         _checks.tree_match(updates, params, name="grads", reference_name="params")
+        pairs = zip(jax.tree_util.tree_leaves_with_path(updates), jax.tree_util.tree_leaves(params))
+        for (path, g), p in pairs:
+            if is_complex(g) and not is_complex(p):
+                where = jax.tree_util.keystr(path)
+                raise ValueError(
+                    f"grads{where} is {jnp.result_type(g).name} but params{where} is "
+                    f"{jnp.result_type(p).name}: a real parameter needs a real gradient"
+                )
     if moments is not None:
         _checks.tree_match(updates, moments, name="grads", reference_name="optimizer state")
 

@@ -217,3 +217,12 @@ def test_complex_params_train_in_train_state_and_flat_state_refuses_them_by_path
     assert bool(jnp.all(jnp.abs(state.params["z"]) < jnp.abs(params["z"])))
     with pytest.raises(ValueError, match=r"params\['z'\] has dtype complex64; flat buffers hold floating-point"):
         FlatTrainState.create(apply_fn=None, params=params, tx=optlab.adam(0.1))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.name for rule in RULES])
+def test_complex_gradient_for_a_real_parameter_names_the_path(rule):
+    tx = rule.build(0.1)
+    params = {"a": jnp.ones(2), "b": jnp.ones(2)}
+    grads = {"a": jnp.ones(2), "b": jnp.ones(2, jnp.complex64)}
+    with pytest.raises(ValueError, match=r"^grads\['b'\] is complex64 but params\['b'\] is float32"):
+        tx.update(grads, tx.init(params), params)
