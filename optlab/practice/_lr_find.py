@@ -20,10 +20,10 @@ import jax
 import numpy as np
 
 from .._checks import int_at_least, non_negative_int, positive, real_scalar, unit_interval
-from ..rules._learning_rate import LearningRateState, ScheduledLearningRateState
 from ..train import own_copy
 from ..train._batches import take_batch
 from . import _lr_suggestions
+from ._lr_groups import group_ratios, with_learning_rates
 from ._steps import batch_schedule, checked_data, gradient_step, model_state_of
 
 SKIP_FRACTION = 0.1  # the first 10% of the recorded points are left out of the suggestions
@@ -34,54 +34,6 @@ ROSE = 1.5  # without divergence, a curve that ends above 1.5 x its best still s
 
 class LRFindWarning(UserWarning):
     """The range test could not show what it should: the loss never fell or never diverged."""
-
-
-def _is_lr_state(node: Any) -> bool:
-    return isinstance(node, (LearningRateState, ScheduledLearningRateState))
-
-
-def learning_rate_states(opt_state: Any) -> list:
-    """The optlab learning-rate states in ``opt_state``, in tree order; all constant.
-
-    Raises:
-      ValueError: one follows a schedule, or there is none.
-    """
-    nodes = [n for n in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_lr_state) if _is_lr_state(n)]
-    if any(isinstance(n, ScheduledLearningRateState) for n in nodes):
-        raise ValueError(
-            "lr_find: state.opt_state follows a learning-rate schedule, which would override the "
-            "test's learning rate at every step; pass a state built with a constant learning rate "
-            "(e.g. tx=optlab.adam(1e-3)) and apply the schedule after choosing its peak"
-        )
-    if not nodes:
-        raise ValueError(
-            "lr_find: state.opt_state holds no learning rate to scale; build tx with an optlab "
-            "optimizer (optlab.adam(...), ...) or end the chain with optlab.scale_by_learning_rate"
-        )
-    return nodes
-
-
-def with_learning_rates(opt_state: Any, ratios: tuple, lr: jax.Array) -> Any:
-    """``opt_state`` with its k-th learning-rate state set to ``ratios[k] * lr`` (traceable)."""
-    remaining = iter(ratios)
-
-    def scale(node: Any) -> Any:
-        if not _is_lr_state(node):
-            return node
-        value = next(remaining) * lr
-        return node._replace(learning_rate=value.astype(node.learning_rate.dtype))
-
-    return jax.tree_util.tree_map(scale, opt_state, is_leaf=_is_lr_state)
-
-
-def group_ratios(opt_state: Any) -> tuple[np.ndarray, ...]:
-    """Each learning-rate state's base value over the largest one (validated by
-    :func:`learning_rate_states`); ``ValueError`` when every one is 0."""
-    bases = [np.asarray(node.learning_rate) for node in learning_rate_states(opt_state)]
-    top = max(float(b) for b in bases)
-    if not top > 0:
-        raise ValueError("lr_find: every learning rate in state.opt_state is 0; build tx with a positive one")
-    return tuple(np.asarray(float(b) / top, b.dtype) for b in bases)
 
 
 def _run(step, trained, ratios, learning_rates, data, batch_size, seed, beta, diverge_factor) -> tuple:
@@ -213,7 +165,8 @@ def lr_find(
     lowest :math:`s`). Smith, "Cyclical Learning Rates for Training Neural Networks", 2017; the
     divergence test and the smoothing follow fastai. Assumes a loss >= 0.
 
-    Every optlab learning rate in ``state.opt_state`` is set at each step to its own base value
+    Every learning rate in ``state.opt_state`` (optlab's, and optax's ``inject_hyperparams``
+    ``learning_rate``) is set at each step to its own base value
     :math:`\times lr_i / lr_{max}`, where :math:`lr_{max}` is the largest base value: per-group
     ratios (e.g. a smaller learning rate for some layers in ``optax.multi_transform``) are kept,
     and ``learning_rates`` are the largest group's. The state must hold a constant learning rate
@@ -231,7 +184,7 @@ def lr_find(
     Raises:
       ValueError: ``start_lr >= end_lr``, non-positive rates, ``num_steps < 10``, ``beta``
         outside ``[0, 1)``, ``diverge_factor <= 1``, ``batch_size`` not in ``[1, len(x)]``, bad
-        ``x``/``y`` (named), or an optimizer state without a constant optlab learning rate.
+        ``x``/``y`` (named), or an optimizer state without a constant learning rate.
     """
     start_lr, end_lr, num_steps, beta, diverge_factor, seed = _check_args(
         start_lr, end_lr, num_steps, beta, diverge_factor, seed

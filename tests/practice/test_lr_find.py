@@ -118,6 +118,37 @@ def test_per_group_ratios_are_kept():
     np.testing.assert_allclose(drops, 1 + 9 * 0.1, rtol=1e-3)
 
 
+def test_per_group_ratios_are_kept_with_optax_inject_hyperparams():
+    params = {"a": jnp.zeros(()), "b": jnp.zeros(())}
+    tx = optax.multi_transform(
+        {"slow": optax.inject_hyperparams(optax.sgd)(learning_rate=0.01), "fast": optlab.sgd(0.1)},
+        {"a": "fast", "b": "slow"},
+    )
+    state = TrainState.create(apply_fn=None, params=params, tx=tx)
+    x, y = np.zeros((8, 1), np.float32), np.zeros(8, np.int32)
+    with pytest.warns(LRFindWarning):
+        r = lr_find(state, _linear_loss, x, y, batch_size=4, start_lr=1e-2, end_lr=1.0, num_steps=20)
+    drops = -np.diff(r.losses) / r.learning_rates[:-1]
+    np.testing.assert_allclose(drops, 1 + 9 * 0.1, rtol=1e-3)
+    assert float(state.opt_state.inner_states["slow"].inner_state.hyperparams["learning_rate"]) == pytest.approx(0.01)
+
+
+def test_optax_optimizer_through_inject_hyperparams(mlp, digits):
+    model, params, loss_fn = mlp
+    state = make_state(model, params, optax.inject_hyperparams(optax.adam)(learning_rate=1e-3))
+    before = host(state)
+    r = lr_find(state, loss_fn, digits.train.x, digits.train.y, batch_size=64, **SHORT)
+    assert_trees_equal(host(state), before)
+    assert np.isfinite(r.suggestion) and r.diverged_at is not None
+
+
+def test_schedule_in_inject_hyperparams_is_refused(mlp, digits):
+    model, params, loss_fn = mlp
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=optax.cosine_decay_schedule(1e-3, 100))
+    with pytest.raises(ValueError, match="inject_hyperparams with a schedule.*constant learning rate"):
+        lr_find(make_state(model, params, tx), loss_fn, digits.train.x, digits.train.y, batch_size=32)
+
+
 def test_schedule_is_refused_with_what_to_pass(mlp, digits):
     model, params, loss_fn = mlp
     state = make_state(model, params, optlab.adam(optlab.schedules.cosine(1e-3, total_steps=100)))
