@@ -115,8 +115,8 @@ def race(
     With ``learning_rates``, each optimizer (built with a constant learning rate) is run at every
     value of the grid at once (:func:`sweep`: ``vmap`` over the learning rate held in its state,
     one compile) and the fastest run to ``tolerance`` is reported — a fair race gives every rule
-    its best step size. Ties in steps go to the lower final loss, then to the smaller learning
-    rate. ``dtype`` as in :func:`sweep`. The result is a pure function of its arguments.
+    its best step size. Ties in steps go to the lower final loss, then to the earlier grid
+    entry. ``dtype`` as in :func:`sweep`. The result is a pure function of its arguments.
 
     Example:
       >>> import optlab
