@@ -74,15 +74,12 @@ def test_schedules_apply_per_group():
 
 def test_lr_find_keeps_group_ratios(cnn, small):
     from optlab.practice import lr_find
-    from optlab.practice._lr_find import learning_rate_states, with_learning_rates
+    from optlab.practice._lr_groups import group_ratios, with_learning_rates  # what lr_find runs
 
     model, params = cnn
     tx = partition([("Conv_.*", optlab.sgd(1e-4)), (".*", optlab.sgd(1e-2))])
     state = TrainState.create(apply_fn=model.apply, params=params, tx=tx)
-    bases = [float(n.learning_rate) for n in learning_rate_states(state.opt_state)]
-    assert len(bases) == 2
-    ratios = tuple(np.float32(b / max(bases)) for b in bases)  # what lr_find passes
-    rates = group_learning_rates(with_learning_rates(state.opt_state, ratios, jnp.float32(0.5)))
+    rates = group_learning_rates(with_learning_rates(state.opt_state, group_ratios(state.opt_state), jnp.float32(0.5)))
     assert float(rates["Conv_.*"]) / float(rates[".*"]) == pytest.approx(0.01)
     assert float(rates[".*"]) == pytest.approx(0.5)
     from optlab.train import classifier_loss
