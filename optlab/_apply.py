@@ -14,7 +14,9 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
     The trees must match in structure and leaf shapes (a ``ValueError`` names the first path that
     differs; nothing is broadcast). The sum is computed in at least float32 and cast back to the
-    parameter's dtype. Integer and boolean parameters are returned untouched, never truncated.
+    parameter's dtype. Integer and boolean parameters are returned untouched, never truncated. A
+    complex update for a real parameter is a ``ValueError`` naming the path (never a silently
+    dropped imaginary part).
 
     Example:
       >>> import jax.numpy as jnp, optlab
@@ -22,6 +24,7 @@ def apply_updates(params: Any, updates: Any) -> Any:
       {'n': Array(3, dtype=int32, weak_type=True), 'w': Array([2., 2.], dtype=float32)}
     """
     _checks.tree_match(updates, params, name="updates", reference_name="params")
+    _tree.check_real_for_real(updates, params, name="updates")
     return jax.tree_util.tree_map(
         lambda p, u: (_tree.upcast(p) + _tree.upcast(u)).astype(p.dtype) if _tree.is_inexact(p) else p,
         params,

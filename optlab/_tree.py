@@ -59,10 +59,10 @@ def real_dtype(dtype: Any) -> jnp.dtype:
 
 
 def cast(x: jax.Array, dtype: Any) -> jax.Array:
-    """``x`` in ``dtype``; a complex ``x`` cast to a real dtype keeps its real part.
+    """An update ``x`` in the gradient's ``dtype``; a complex ``x`` cast to a real dtype keeps its real part.
 
-    Used only where the imaginary part is zero by construction (a real leaf whose first moment was
-    asked to be complex, as ``optax.adam(mu_dtype=jnp.complex64)`` allows on real params).
+    That happens only where the imaginary part is zero by construction: a real leaf whose first
+    moment was asked to be complex (``mu_dtype=jnp.complex64``, which optax allows on real params).
     """
     if jnp.iscomplexobj(x) and not jnp.issubdtype(dtype, jnp.complexfloating):
         x = jnp.real(x)
@@ -165,6 +165,17 @@ def safe_increment(count: jax.Array) -> jax.Array:
     return jnp.where(count < _INT32_MAX, count + 1, _INT32_MAX).astype(jnp.int32)
 
 
+def check_real_for_real(tree: Any, params: Any, *, name: str) -> None:
+    """``ValueError`` naming the path where ``tree`` (same structure as ``params``) is complex for a real parameter."""
+    for (path, x), p in zip(jax.tree_util.tree_leaves_with_path(tree), jax.tree_util.tree_leaves(params)):
+        if is_complex(x) and not is_complex(p):
+            where = jax.tree_util.keystr(path)
+            raise ValueError(
+                f"{name}{where} is {jnp.result_type(x).name} but params{where} is "
+                f"{jnp.result_type(p).name}: a real parameter takes only real {name}"
+            )
+
+
 def check_updates(updates: Any, params: Any = None, moments: Any = None) -> None:
     """Trace-time check that ``updates`` has the structure and leaf shapes of ``params``/``moments``.
 
@@ -173,14 +184,7 @@ def check_updates(updates: Any, params: Any = None, moments: Any = None) -> None
     """
     if params is not None:
         _checks.tree_match(updates, params, name="grads", reference_name="params")
-        pairs = zip(jax.tree_util.tree_leaves_with_path(updates), jax.tree_util.tree_leaves(params))
-        for (path, g), p in pairs:
-            if is_complex(g) and not is_complex(p):
-                where = jax.tree_util.keystr(path)
-                raise ValueError(
-                    f"grads{where} is {jnp.result_type(g).name} but params{where} is "
-                    f"{jnp.result_type(p).name}: a real parameter needs a real gradient"
-                )
+        check_real_for_real(updates, params, name="grads")
     if moments is not None:
         _checks.tree_match(updates, moments, name="grads", reference_name="optimizer state")
 
@@ -188,19 +192,36 @@ def check_updates(updates: Any, params: Any = None, moments: Any = None) -> None
 # --- per-leaf formulas --------------------------------------------------------------------------
 
 
+def store(x: jax.Array, dtype: Any) -> jax.Array:
+    """``x`` cast to a state's ``dtype``; a complex ``x`` never goes into a real state.
+
+    A complex leaf's first moment is complex (enforced by :func:`moment_like`) and second moments
+    are built from the real ``|g|^2``, so a complex value meets a real state only when a real
+    parameter got a complex gradient: ``ValueError`` (with ``params`` passed to ``update``,
+    :func:`check_updates` reports it earlier, naming the path).
+    """
+    if jnp.iscomplexobj(x) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        raise ValueError(
+            f"a complex gradient ({jnp.result_type(x).name}) for an optimizer state of dtype "
+            f"{jnp.dtype(dtype).name}: a real parameter needs a real gradient (pass params to "
+            "update to get the path)"
+        )
+    return x.astype(dtype)
+
+
 def trace(v: jax.Array, g: jax.Array, rho: float) -> jax.Array:
     """Momentum buffer ``rho * v + g``, stored in ``v``'s dtype."""
-    return cast(rho * upcast(v) + upcast(g), v.dtype)
+    return store(rho * upcast(v) + upcast(g), v.dtype)
 
 
 def ema(m: jax.Array, x: jax.Array, decay: float) -> jax.Array:
     """Exponential moving average ``decay * m + (1 - decay) * x``, stored in ``m``'s dtype."""
-    return cast(decay * upcast(m) + (1.0 - decay) * x, m.dtype)
+    return store(decay * upcast(m) + (1.0 - decay) * x, m.dtype)
 
 
 def accumulate(total: jax.Array, x: jax.Array) -> jax.Array:
     """Running sum ``total + x``, stored in ``total``'s dtype."""
-    return cast(upcast(total) + x, total.dtype)
+    return store(upcast(total) + x, total.dtype)
 
 
 def abs_sq(g: jax.Array) -> jax.Array:

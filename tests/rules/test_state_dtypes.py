@@ -226,3 +226,26 @@ def test_complex_gradient_for_a_real_parameter_names_the_path(rule):
     grads = {"a": jnp.ones(2), "b": jnp.ones(2, jnp.complex64)}
     with pytest.raises(ValueError, match=r"^grads\['b'\] is complex64 but params\['b'\] is float32"):
         tx.update(grads, tx.init(params), params)
+
+
+FIRST_MOMENT_BLOCKS = {
+    "momentum_trace": optlab.momentum_trace(),
+    "nesterov_trace": optlab.momentum_trace(nesterov=True),
+    "adam_scaling": optlab.adam_scaling(),
+}
+
+
+@pytest.mark.parametrize("block", list(FIRST_MOMENT_BLOCKS.values()), ids=list(FIRST_MOMENT_BLOCKS))
+def test_complex_gradient_for_a_real_first_moment_is_refused_without_params(block):
+    state = block.init({"a": jnp.ones(2)})
+    with pytest.raises(ValueError, match=r"^a complex gradient \(complex64\) for an optimizer state of dtype float32"):
+        block.update({"a": jnp.ones(2, jnp.complex64)}, state)
+
+
+def test_apply_updates_refuses_a_complex_update_for_a_real_parameter():
+    """Second-moment rules cannot tell without params (their state is real either way): caught here."""
+    tx = optlab.rmsprop(0.1)
+    params = {"a": jnp.ones(2)}
+    updates, _ = tx.update({"a": jnp.ones(2, jnp.complex64)}, tx.init(params))
+    with pytest.raises(ValueError, match=r"^updates\['a'\] is complex64 but params\['a'\] is float32"):
+        optlab.apply_updates(params, updates)
