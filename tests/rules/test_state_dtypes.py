@@ -196,15 +196,22 @@ def test_checkpoint_round_trip_keeps_state_dtypes_and_resumes_bit_exactly(tmp_pa
 
 
 def test_bf16_second_moment_stalls_as_documented():
-    """README/docstring claim: with b2 = 0.999 a bf16 nu stops moving (|g| = 1: at 0.25, not ~0.95)."""
-    def final_nu(nu_dtype):
+    """README/docstring claim: with b2 = 0.999 a bf16 nu stops moving (|g| = 1: at 0.25, not ~0.95).
+
+    bf16 parameters get a bf16 nu by default (as in optax and torch); nu_dtype=float32 fixes it.
+    """
+
+    def final_nu(param_dtype, nu_dtype):
         tx = optlab.adam_scaling(nu_dtype=nu_dtype)
-        g = jnp.ones(1)
+        g = jnp.ones(1, param_dtype)
         state = jax.lax.fori_loop(0, 3000, lambda _, s: tx.update(g, s)[1], tx.init(g))
         return float(state.nu[0])
 
-    assert final_nu(None) == pytest.approx(1 - 0.999**3000, rel=1e-4)
-    assert final_nu(jnp.bfloat16) < 0.5
+    exact = 1 - 0.999**3000
+    assert final_nu(jnp.float32, None) == pytest.approx(exact, rel=1e-4)
+    assert final_nu(jnp.float32, jnp.bfloat16) < 0.5
+    assert final_nu(jnp.bfloat16, None) < 0.5
+    assert final_nu(jnp.bfloat16, jnp.float32) == pytest.approx(exact, rel=1e-4)
 
 
 def test_complex_params_train_in_train_state_and_flat_state_refuses_them_by_path():
