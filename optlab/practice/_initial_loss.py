@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -30,6 +31,14 @@ class InitialLossCheck(NamedTuple):
     ok: bool
     message: str
     output_std: float
+
+
+@functools.partial(jax.jit, static_argnames="loss_fn")
+def _evaluate(params: Any, model_state: Any, x: jax.Array, y: jax.Array, *, loss_fn: Any) -> tuple:
+    """``(loss, output width, output std)`` in evaluation mode (one compile per loss and shapes)."""
+    loss, outputs, _ = call_loss(loss_fn, params, x, y, None, model_state)
+    outputs = jnp.asarray(outputs)
+    return loss, outputs.shape[-1] if outputs.ndim else 1, jnp.std(outputs.astype(jnp.float32))
 
 
 def _cause(loss: float, expected: float, output_std: float) -> str:
@@ -97,13 +106,7 @@ def check_initial_loss(
     tolerance = float(positive(tolerance, "tolerance"))
     x, y = checked_data(loss_fn, params, model_state, x, y, "check_initial_loss data (x, y)", num_classes)
 
-    @jax.jit
-    def evaluate(params, model_state, x, y):
-        loss, outputs, _ = call_loss(loss_fn, params, x, y, None, model_state)
-        outputs = jnp.asarray(outputs)
-        return loss, outputs.shape[-1] if outputs.ndim else 1, jnp.std(outputs.astype(jnp.float32))
-
-    loss, width, output_std = evaluate(params, model_state, x, y)
+    loss, width, output_std = _evaluate(params, model_state, x, y, loss_fn=loss_fn)
     loss, output_std = float(loss), float(output_std)
     if expected is not None:
         target, label = expected, "given"

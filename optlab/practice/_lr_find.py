@@ -11,6 +11,7 @@ too narrow is reported; the step is jitted once (the learning rate is an argumen
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -55,13 +56,12 @@ def _run(step, trained, ratios, learning_rates, data, batch_size, seed, beta, di
     return losses, smoothed, None
 
 
-def _make_step(loss_fn: Any, batch_size: int):
-    def step(state, ratios, lr, data, permutation, index, key, count):
-        state = state.replace(opt_state=with_learning_rates(state.opt_state, ratios, lr))
-        x, y = take_batch(data, permutation, index, batch_size)
-        return gradient_step(state, loss_fn, x, y, jax.random.fold_in(key, count))
-
-    return jax.jit(step, donate_argnums=0)
+@functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size"), donate_argnums=0)
+def _step(state, ratios, lr, data, permutation, index, key, count, *, loss_fn, batch_size):
+    """One step at ``lr`` (an argument: one compile per loss, batch size and state structure)."""
+    state = state.replace(opt_state=with_learning_rates(state.opt_state, ratios, lr))
+    x, y = take_batch(data, permutation, index, batch_size)
+    return gradient_step(state, loss_fn, x, y, jax.random.fold_in(key, count))
 
 
 class LRFindResult(NamedTuple):
@@ -197,7 +197,7 @@ def lr_find(
         raise ValueError(f"batch_size must be <= the number of examples {n}, got {batch_size}")
     learning_rates = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
     losses, smoothed, diverged_at = _run(
-        _make_step(loss_fn, batch_size), own_copy(state), ratios, learning_rates, (x, y), batch_size, seed,
+        functools.partial(_step, loss_fn=loss_fn, batch_size=batch_size), own_copy(state), ratios, learning_rates, (x, y), batch_size, seed,
         beta, diverge_factor,
     )
     recorded = np.asarray(learning_rates[: len(losses)], np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -35,12 +36,10 @@ class OverfitResult(NamedTuple):
     message: str
 
 
-def _make_step(loss_fn: Any, batch_size: int):
-    def step(state, data, permutation, index, key, count):
-        x, y = take_batch(data, permutation, index, batch_size)
-        return gradient_step(state, loss_fn, x, y, jax.random.fold_in(key, count))
-
-    return jax.jit(step, donate_argnums=0)
+@functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size"), donate_argnums=0)
+def _step(state, data, permutation, index, key, count, *, loss_fn, batch_size):
+    x, y = take_batch(data, permutation, index, batch_size)
+    return gradient_step(state, loss_fn, x, y, jax.random.fold_in(key, count))
 
 
 def _message(losses: list[float], final: float, target: float, passed: bool, n: int) -> str:
@@ -104,7 +103,7 @@ def overfit_subset(
     if batch_size > n:
         raise ValueError(f"batch_size must be <= the subset size {n}, got {batch_size}")
     window = n // batch_size
-    step = _make_step(loss_fn, batch_size)
+    step = functools.partial(_step, loss_fn=loss_fn, batch_size=batch_size)
     key = jax.random.fold_in(jax.random.key(seed), 1)
     trained = own_copy(state)
     losses: list[float] = []
