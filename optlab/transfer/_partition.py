@@ -35,7 +35,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from ._paths import NO_DEFAULT, compile_rules, labels_of_paths, path_string
+from ..train._state import frozen_leaves_of
+from ._paths import NO_DEFAULT, compile_rules, labels_of_paths, param_paths, path_string
 
 __all__ = ["DEFAULT_LABEL", "PartitionState", "freeze", "frozen_paths", "partition", "partition_by", "trainable_mask"]
 
@@ -86,7 +87,8 @@ def partition_by(
         labels = labels_of([path_string(path) for path, _ in leaves])
         transforms = dict(transforms_of(labels))
         frozen = tuple(transforms[label] is None for label in labels)
-        inner = {label: freeze() if tx is None else tx for label, tx in transforms.items() if label in set(labels)}
+        used = set(labels)
+        inner = {label: freeze() if tx is None else tx for label, tx in transforms.items() if label in used}
         return optax.multi_transform(inner, jax.tree_util.tree_unflatten(treedef, labels)), frozen
 
     def init(params: Any) -> PartitionState:
@@ -174,8 +176,6 @@ def trainable_mask(tx: Any, params: Any) -> Any:
     >>> trainable_mask(tx, {"a": jnp.ones(2), "b": jnp.ones(2)})
     {'a': False, 'b': True}
     """
-    from ..train._state import frozen_leaves_of
-
     opt_state = jax.eval_shape(tx.init, params) if isinstance(tx, optax.GradientTransformation) else tx
     leaves, treedef = jax.tree.flatten(params)
     frozen = frozen_leaves_of(opt_state, params) or (False,) * len(leaves)
@@ -184,7 +184,5 @@ def trainable_mask(tx: Any, params: Any) -> Any:
 
 def frozen_paths(tx: Any, params: Any) -> list[str]:
     """The paths of the leaves ``tx`` freezes (see :func:`trainable_mask`)."""
-    from ._paths import param_paths
-
     mask = jax.tree.leaves(trainable_mask(tx, params))
     return [path for path, trained in zip(param_paths(params), mask) if not trained]
