@@ -90,6 +90,16 @@ def overfit_subset(
     The caller's ``state`` is never touched: a copy is trained (with donation), so its arrays stay
     valid whether this returns or raises. Nothing is written to disk.
 
+    Example:
+      >>> import jax.numpy as jnp, optax, optlab
+      >>> from optlab.train import TrainState
+      >>> def loss_fn(w, x, y, rng):
+      ...     logits = x @ w
+      ...     return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
+      >>> state = TrainState.create(apply_fn=None, params=jnp.zeros((4, 4)), tx=optlab.sgd(10.0))
+      >>> overfit_subset(state, loss_fn, jnp.eye(4), jnp.arange(4)).message
+      'memorized 4 examples: loss 0.0447 <= 0.05 after 7 steps'
+
     Raises:
       ValueError: ``steps < 1``, ``batch_size`` not in ``[1, len(x)]``, ``target_loss <= 0``,
         a negative ``seed``, or bad ``x``/``y`` (named).

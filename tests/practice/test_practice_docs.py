@@ -7,7 +7,7 @@ import pytest
 
 import optlab.practice
 
-MODULES = ["optlab.practice._initial_loss", "optlab.practice._diagnose"]
+MODULES = ["optlab.practice._initial_loss", "optlab.practice._diagnose", "optlab.practice._overfit"]
 
 
 @pytest.mark.parametrize("name", MODULES)
