@@ -25,9 +25,9 @@ def _tx():
     )
 
 
-def test_frozen_leaves_bit_identical_through_fit_with_adamw_ema_clipping(cnn, small, tmp_path):
+def test_frozen_leaves_bit_identical_through_fit_with_adamw_ema_swa_clipping(cnn, small, tmp_path):
     model, params = cnn
-    state = TrainState.create(apply_fn=model.apply, params=params, tx=_tx(), ema_decay=0.9)
+    state = TrainState.create(apply_fn=model.apply, params=params, tx=_tx(), ema_decay=0.9, swa_start=2)
     result = fit(state, classifier_loss(model.apply), small, epochs=3, batch_size=50, progress=False,
                  run_dir=tmp_path / "run", plot=False, tensorboard=False)
     final = result.state.params
@@ -35,6 +35,10 @@ def test_frozen_leaves_bit_identical_through_fit_with_adamw_ema_clipping(cnn, sm
         assert all(np.array_equal(a, b) for a, b in zip(_bits(final[name]), _bits(params[name])))
     for name in ("Dense_0", "Dense_1"):
         assert not np.array_equal(final[name]["kernel"], params[name]["kernel"])
+    # the averages of a constant stay that constant (to rounding)
+    for average in (result.state.ema_params, result.state.swa_params):
+        np.testing.assert_allclose(average["Conv_0"]["kernel"], params["Conv_0"]["kernel"], rtol=1e-6)
+    assert int(result.state.swa_count) > 0
     # checkpoints and resume: 2 epochs, then resumed to 3 = the uninterrupted run, bit for bit
     fit(state, classifier_loss(model.apply), small, epochs=2, batch_size=50, progress=False,
         run_dir=tmp_path / "resumed", plot=False, tensorboard=False)
