@@ -37,3 +37,8 @@ time $PY -m benchmarks --allocator default --rules sgd,adam --bf16-rules adam --
 
 echo "== PyTorch fused/foreach Adam vs optax vs optlab, 3000 leaves x 3500 params"
 time $PY -m benchmarks.torch_adam --leaves 3000 --leaf-size 3500 --repeats 50
+
+echo "== scaling: fit's step on 1, 2, 4, 8 GPUs (as many as this machine has), dp and fsdp"
+GPU_COUNTS=$($PY -c "import jax; n = jax.device_count(); print(','.join(str(c) for c in (1, 2, 4, 8) if c <= n))")
+mkdir -p benchmarks/results
+time $PY -m benchmarks.scaling --devices "$GPU_COUNTS" --steps 50 --repeats 5 --json benchmarks/results/scaling_gpu.json

@@ -34,6 +34,9 @@ def _concat(parts: list[jax.Array], dtype: Any) -> jax.Array:
 def flatten(tree: Any, layout: Layout) -> dict[str, jax.Array]:
     """``{key: concat(ravel(leaf) for the leaves in buffer key)}``, leaves in ``layout`` order.
 
+    A layout whose buffer sizes exceed the leaves' total (padded for sharding, see
+    ``optlab.distributed``) gets zeros at the end of each buffer.
+
     Raises:
       ValueError: ``tree`` does not match ``layout`` (names the leaf).
     """
@@ -41,7 +44,12 @@ def flatten(tree: Any, layout: Layout) -> dict[str, jax.Array]:
     parts: dict[str, list[jax.Array]] = {key: [] for key in layout.keys}
     for leaf, slot in zip(leaves, layout.slots):
         parts[slot.key].append(jnp.ravel(jnp.asarray(leaf, layout.dtype(slot.key))))
-    return {key: _concat(parts[key], layout.dtype(key)) for key in layout.keys}
+    return {key: _padded(_concat(parts[key], layout.dtype(key)), size) for key, size in layout.sizes}
+
+
+def _padded(buffer: jax.Array, size: int) -> jax.Array:
+    """``buffer`` with zeros appended up to ``size`` (a layout padded for sharding; else as is)."""
+    return buffer if buffer.shape[0] == size else jnp.concatenate([buffer, jnp.zeros((size - buffer.shape[0],), buffer.dtype)])
 
 
 def _slice_leaves(buffers: dict[str, jax.Array], offsets: Any, layout: Layout) -> Any:

@@ -154,7 +154,9 @@ class Checkpoints:
 
         ``target`` may be any part of the saved tree with the same nesting (e.g. ``{"state": s}``
         out of a ``fit`` checkpoint); each of its leaves must exist in the checkpoint with the
-        same shape and dtype.
+        same shape and dtype. Each restored leaf gets the sharding of the target's leaf (when the
+        target leaf is a ``jax.Array``), so a checkpoint written on one mesh restores onto another
+        mesh shape or device count (or one device) without naming any sharding by hand.
         """
         doc = self._read_meta(epoch)
         index = {path: i for i, path in enumerate(doc["paths"])}
@@ -173,6 +175,10 @@ class Checkpoints:
             f"{i:06d}": jax.ShapeDtypeStruct(tuple(shape), np.dtype(dtype))
             for i, (shape, dtype) in enumerate(zip(doc["shapes"], doc["dtypes"]))
         }
+        for path, leaf in zip(paths, target_leaves.values()):  # each leaf lands where the target's is
+            if isinstance(leaf, jax.Array):
+                name = f"{index[path]:06d}"
+                abstract[name] = jax.ShapeDtypeStruct(abstract[name].shape, abstract[name].dtype, sharding=leaf.sharding)
         leaves = self._manager.restore(
             epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))
         )["state"]
@@ -214,9 +220,14 @@ class Checkpoints:
             self._metrics.pop(newer, None)
             source = os.path.join(self.directory, str(newer))
             target = f"{source}{_CORRUPT_SUFFIX}{time.time_ns()}"
-            os.rename(source, target)
+            if jax.process_index() == 0:  # several processes: one renames, all wait for it
+                os.rename(source, target)
             moved.append(target)
         if moved:
+            if jax.process_count() > 1:
+                from jax.experimental import multihost_utils
+
+                multihost_utils.sync_global_devices("optlab-checkpoints-quarantine")
             self._manager.reload()
         return moved
 

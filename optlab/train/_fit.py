@@ -102,10 +102,12 @@ def _loss_and_grads(state: Any, loss_fn: LossFn, x: jax.Array, y: jax.Array, rng
     return loss, outputs, grads, {"model_state": model_state}
 
 
-def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_size: int):
+def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_size: int, placement: Any = None):
     def train_step(carry: _Carry, data, permutation, index, key):
         state, guard = carry
         x, y = take_batch(data, permutation, index, batch_size)
+        if placement is not None:  # the global batch split over the devices
+            x, y = placement.batch((x, y))
         loss, outputs, grads, changes = _loss_and_grads(state, loss_fn, x, y, jax.random.fold_in(key, index))
         finite = all_finite(loss, grads)
         state = select_tree(finite, state.apply_gradients(grads=grads, **changes), state)
@@ -114,7 +116,10 @@ def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_siz
         lr = learning_rate_of(state.opt_state)
         if lr is not None:
             out["lr"] = lr
-        return _Carry(state, guard.update(finite)), out
+        carry = _Carry(state, guard.update(finite))
+        if placement is not None:  # the same shardings as the input: no drift, one compilation
+            carry = placement.constrain(carry)
+        return carry, out
 
     return jax.jit(train_step, donate_argnums=0)
 
@@ -226,6 +231,18 @@ def _append(history: dict[str, list], row: dict, step_loss: list, step_lr: list)
         history.setdefault("step_lr", []).extend(step_lr)
 
 
+def _placement(state: Any, mesh: Any, strategy: Any, batch_size: int) -> Any:
+    """``None`` without a mesh; else ``optlab.distributed``'s placement of ``own_copy(state)``.
+
+    Imported lazily: ``optlab.distributed`` sits above ``optlab.train`` and imports nothing from it.
+    """
+    if mesh is None:
+        return None
+    from ..distributed._fit import fit_placement
+
+    return fit_placement(state, mesh, strategy, batch_size)
+
+
 def fit(
     state: Any,
     loss_fn: LossFn,
@@ -253,6 +270,8 @@ def fit(
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     data_checks: DataChecks = DataChecks(),
     recalibrate_bn: bool = True,
+    mesh: Any = None,
+    strategy: Any = "dp",
 ) -> FitResult:
     """Train ``state`` for ``epochs`` epochs on ``train_data = (x, y)``; validate on ``val_data``.
 
@@ -301,6 +320,15 @@ def fit(
     training inputs, once per epoch; ``state.apply_fn`` must be the linen ``apply``) unless
     ``recalibrate_bn=False``, which evaluates them with the trained weights' ``model_state``.
     ``best_model_state`` is the model state that goes with ``best_params``.
+
+    Many devices (``optlab.distributed``): with a ``jax.sharding.Mesh``, ``strategy="dp"`` splits
+    each global batch of ``batch_size`` (a multiple of the device count) over all devices and
+    replicates the state; ``"fsdp"`` also splits parameters, optimizer state and EMA by
+    big_vision's rule (or an ``optlab.distributed.Strategy`` with ``rules``). Losses and metrics
+    are means over the global batch; on several processes (``jax.distributed``) each passes the
+    same data, all write the checkpoints together and only process 0 writes logs, plots and
+    progress. ``resume=True`` restores onto the mesh given, whatever the saving run's mesh was.
+    ``mesh=None`` (default) is the single-device loop, unchanged.
     """
     epochs = int_at_least(epochs, "epochs", 1)
     batch_size = int_at_least(batch_size, "batch_size", 1)
@@ -315,6 +343,9 @@ def fit(
     if not isinstance(recalibrate_bn, bool):
         raise ValueError(f"recalibrate_bn must be a bool, got {recalibrate_bn!r}")
     data, val = _validated_data(loss_fn, state, train_data, val_data, data_checks)
+    placement = _placement(state, mesh, strategy, batch_size)
+    if placement is not None:  # fsdp pads a FlatTrainState's buffers; the data goes on every device
+        state, data, val = placement.prepare(state), placement.replicate(data), placement.replicate(val)
     steps = data[0].shape[0] // batch_size
     if steps == 0:
         raise ValueError(
@@ -341,6 +372,8 @@ def fit(
         tracker = tracker.replace(best_params=ema_init(snapshot_of(state, model_state_of(state))))
     guard = NonFiniteGuard(limit=int_at_least(max_nonfinite_steps, "max_nonfinite_steps", 1))
     key = jax.random.key(int(seed))
+    if placement is not None:
+        state, tracker, guard, key = placement.place((state, tracker, guard, key))
     history: dict[str, list] = {}
     start_epoch = 1
     files = None
@@ -357,14 +390,15 @@ def fit(
             start_epoch = restored.epoch + 1
 
     val_batches = _batches(*val, eval_batch_size) if val is not None else []
-    train_step = _make_train_step(loss_fn, metrics, batch_size)
+    train_step = _make_train_step(loss_fn, metrics, batch_size, placement)
     eval_step = _make_eval_step(loss_fn, metrics)
     update_tracker = jax.jit(lambda t, value, params: t.update(value, params))
     carry = _Carry(state, guard)
     epoch_seconds: list[float] = []
     stop = bool(tracker.should_stop) and early_stopping is not None
     bar = tqdm(
-        total=epochs * steps, initial=min(start_epoch - 1, epochs) * steps, disable=not progress,
+        total=epochs * steps, initial=min(start_epoch - 1, epochs) * steps,
+        disable=not progress or jax.process_index() != 0,  # progress from process 0 only
         desc="fit", dynamic_ncols=True,
     )
     try:

@@ -22,7 +22,11 @@ def tensorboard_tag(name: str) -> str:
 
 
 class RunFiles:
-    """Everything ``fit`` writes under ``run_dir``; ``paths`` names each file or folder."""
+    """Everything ``fit`` writes under ``run_dir``; ``paths`` names each file or folder.
+
+    On several processes (``jax.distributed``) every process writes the checkpoints together
+    (orbax coordinates them) and only process 0 writes TensorBoard events, history and plots.
+    """
 
     def __init__(self, run_dir: str | os.PathLike, *, checkpoints: Checkpoints, tensorboard: bool) -> None:
         self.dir = os.path.abspath(os.fspath(run_dir))
@@ -34,7 +38,8 @@ class RunFiles:
             "history_csv": os.path.join(self.dir, "history.csv"),
         }
         self.checkpoints = checkpoints
-        self._logger = TensorBoardLogger(self.paths["tensorboard"]) if tensorboard else None
+        self._writer = jax.process_index() == 0
+        self._logger = TensorBoardLogger(self.paths["tensorboard"]) if tensorboard and self._writer else None
 
     @classmethod
     def open(
@@ -76,15 +81,17 @@ class RunFiles:
             for i, loss in enumerate(step_loss):
                 self._logger.scalars({"step/loss": loss, **({"step/lr": step_lr[i]} if step_lr else {})}, first_step + i)
             self._logger.flush()
-        write_history(history, self.paths["history_json"], self.paths["history_csv"])
+        if self._writer:
+            write_history(history, self.paths["history_json"], self.paths["history_csv"])
 
     def save(self, epoch: int, tree: Any, metric: float, history: Mapping[str, list]) -> None:
         """Checkpoint ``tree`` (the full training state) with the history so far."""
         self.checkpoints.save(epoch, tree, metric=metric, meta={"history": history})
 
     def plot(self, history: Mapping[str, list]) -> None:
-        """Learning curves to ``curves.png``."""
-        self.paths["curves"] = plot_learning_curves(history, os.path.join(self.dir, "curves.png"))
+        """Learning curves to ``curves.png`` (process 0; the path is named on every process)."""
+        path = os.path.join(self.dir, "curves.png")
+        self.paths["curves"] = plot_learning_curves(history, path) if self._writer else path
 
     def close(self) -> None:
         if self._logger is not None:
