@@ -41,9 +41,9 @@ def measure(budget: Budget) -> Measurement:
             numbers[f"{name}_lowest_loss"] = float(losses[0].min())
             numbers[f"{name}_rose_after_its_lowest"] = bool(losses[0, -1] > losses[0].min())
             left.plot(eff, lw=1, label=name)
-            right.plot(np.maximum(losses[0], 1e-300), lw=1, label=name)
+            right.plot(np.maximum(losses[0], 1e-20), lw=1, label=name)
     left.set(yscale="log", xlabel="step", ylabel="|step| / |gradient|", title=f"effective step, lr {LR:g}")
-    right.set(yscale="log", xlabel="step", ylabel="loss - minimum", title=land.name)
+    right.set(yscale="log", xlabel="step", ylabel="loss - minimum (0 drawn at 1e-20)", title=land.name)
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
