@@ -78,6 +78,7 @@ CASES = [
     (_transfer.verdict, {"differences": [-0.02, 0.01, -0.01], "margin": 0.01}, DID_NOT_HOLD),
     (_transfer.verdict, {"differences": [-0.01, 0.05, 0.04], "margin": 0.01}, INCONCLUSIVE),  # one seed lost
     (_transfer.verdict, {"differences": [0.005, 0.0, 0.004], "margin": 0.01}, INCONCLUSIVE),  # gain too small
+    (_transfer.verdict, {"differences": [-0.05], "margin": 0.01}, INCONCLUSIVE),  # one seed (quick budget)
 ]
 
 
