@@ -13,6 +13,8 @@ EXPECTED = {
     "schedules_tour.py": "cosine restarts every 30 epochs",
     "change_lr_without_recompiling.py": "compiled 1 time(s) for 3 learning rates",
     "early_stopping_and_polyak.py": "test accuracy: best snapshot",
+    "ensemble_independent.py": "independent ensemble of 3",
+    "ensemble_snapshot_swa.py": "snapshot ensemble of 3",
     "saddle_and_local_minimum.py": "ends in the better minimum at",
     "nesterov_vs_heavy_ball.py": "nesterov",
     "adagrad_stalls.py": "effective step |dw|/|g|",

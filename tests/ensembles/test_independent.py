@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import make_state_factory
+from _ensemble_helpers import make_state_factory
 
 import optlab
 from optlab.ensembles import train_independent

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import Tiny
+from _ensemble_helpers import Tiny
 
 from optlab.ensembles import Members, evaluate, predict, stack_members
 

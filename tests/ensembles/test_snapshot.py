@@ -5,7 +5,7 @@ import os
 import jax
 import numpy as np
 import pytest
-from conftest import make_state_factory
+from _ensemble_helpers import make_state_factory
 
 import optlab
 from optlab.ensembles import load_snapshots, snapshot_ensemble, snapshot_schedule

@@ -9,6 +9,7 @@ from optlab.lab.claims import _adagrad, _adam_bias, _early_stopping, _lr_sweep, 
 from optlab.lab.claims import _schedules, _staircase
 from optlab.lab.claims import _initial_loss, _overfit_subset
 from optlab.lab.claims import _transfer
+from optlab.lab.claims import _ensembles
 from optlab.lab.claims._base import both, jsonable
 
 
@@ -31,6 +32,12 @@ def schedules(constant, best_other):
     numbers.update({f"{n}_final_test_accuracy": 0.5 for n in ("step", "cosine", "linear", "exponential")})
     numbers["cosine_final_test_accuracy"] = best_other
     return numbers
+
+
+def ensembles(independent, snapshot, polyak, single=(0.05, 0.06)):
+    """Test NLL per seed of each method (the verdict reads only these)."""
+    per = {"single": single, "independent": independent, "snapshot": snapshot, "polyak": polyak}
+    return {name: {"nll_per_seed": list(values)} for name, values in per.items()}
 
 
 CASES = [
@@ -79,6 +86,10 @@ CASES = [
     (_transfer.verdict, {"differences": [-0.01, 0.05, 0.04], "margin": 0.01}, INCONCLUSIVE),  # one seed lost
     (_transfer.verdict, {"differences": [0.005, 0.0, 0.004], "margin": 0.01}, INCONCLUSIVE),  # gain too small
     (_transfer.verdict, {"differences": [-0.05], "margin": 0.01}, INCONCLUSIVE),  # one seed (quick budget)
+    (_ensembles.verdict, ensembles([0.04, 0.03], [0.045, 0.05], [0.049, 0.059]), HELD),
+    (_ensembles.verdict, ensembles([0.04, 0.03], [0.06, 0.07], [0.049, 0.059]), DID_NOT_HOLD),  # snapshots worse
+    (_ensembles.verdict, ensembles([0.04, 0.06], [0.045, 0.05], [0.049, 0.059]), INCONCLUSIVE),  # seeds disagree
+    (_ensembles.verdict, ensembles([0.05, 0.06], [0.05, 0.059], [0.049, 0.0585]), INCONCLUSIVE),  # ties are not wins
 ]
 
 

@@ -24,6 +24,7 @@ A claim whose parts do not exist yet stays a ``not_measured(...)`` entry: the re
 
 from . import _adagrad, _adam_bias, _early_stopping, _lr_sweep, _nesterov, _ravine, _saddle, _schedules, _staircase
 from . import _transfer
+from . import _ensembles
 from . import _initial_loss, _overfit_subset
 from ._base import DID_NOT_HOLD as DID_NOT_HOLD
 from ._base import HELD as HELD
@@ -46,7 +47,7 @@ CLAIMS: tuple[Claim, ...] = (
     _early_stopping.CLAIM,
     _initial_loss.CLAIM,
     _overfit_subset.CLAIM,
-    not_measured(12, "ensembles", "Ensembles (independent and snapshot) and Polyak averaging beat a single model by a little.", needs="optlab.ensembles"),
+    _ensembles.CLAIM,
     _transfer.CLAIM,
 )
 
