@@ -12,8 +12,7 @@ import optlab
 from optlab.data import load_digits
 from optlab.models import DigitsCNN
 from optlab.train import TrainState, accuracy, classifier_loss, fit
-from optlab.transfer import fine_tuning, two_stage
-from optlab.transfer._experiment import few_labels
+from optlab.transfer import few_labels, fine_tuning, two_stage
 
 splits = load_digits(seed=0)
 model = DigitsCNN(num_classes=5)

@@ -12,6 +12,7 @@
 """
 
 from ._experiment import ExperimentResult as ExperimentResult
+from ._experiment import few_labels as few_labels
 from ._experiment import run_experiment as run_experiment
 from ._loss import transfer_loss as transfer_loss
 from ._lr_groups import discriminative_lrs as discriminative_lrs
@@ -39,6 +40,7 @@ __all__ = [
     "TwoStageResult",
     "discriminative_lrs",
     "feature_extraction",
+    "few_labels",
     "fine_tune",
     "fine_tuning",
     "freeze",

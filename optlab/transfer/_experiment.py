@@ -36,11 +36,12 @@ import optlab
 
 from ..data import load_digits
 from ..models import DigitsCNN
-from ..train import TrainState, accuracy, classifier_loss, fit
+from .._checks import int_at_least
+from ..train import TrainState, accuracy, check_data, classifier_loss, fit
 from ._lr_groups import layerwise_lr_decay
 from ._recipe import feature_extraction, fine_tune, fine_tuning, two_stage
 
-__all__ = ["ExperimentResult", "METHODS", "run_experiment"]
+__all__ = ["ExperimentResult", "METHODS", "few_labels", "run_experiment"]
 
 METHODS = ("scratch", "feature extraction", "fine-tuning", "layer-wise lr decay")
 LR = 3e-3
@@ -121,10 +122,20 @@ def _subset(x: np.ndarray, y: np.ndarray, classes: Sequence[int]) -> tuple[np.nd
     return x[keep], (y[keep] - classes[0]).astype(np.int32)
 
 
-def few_labels(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` images per class drawn without replacement with ``seed`` (classes in order)."""
-    rng = np.random.default_rng(seed)
-    picks = [rng.choice(np.flatnonzero(y == c), size=n, replace=False) for c in np.unique(y)]
+def few_labels(x: Any, y: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` examples per class of ``(x, y)`` drawn without replacement with ``seed`` (kept in order).
+
+    Raises:
+      ValueError/TypeError: bad data (:func:`optlab.train.check_data`, named ``data``); ``n`` not an
+        int >= 1 or larger than the smallest class.
+    """
+    x, y = (np.asarray(a) for a in check_data((x, y), "data", class_labels=True))
+    n = int_at_least(n, "n", 1)
+    classes, counts = np.unique(y, return_counts=True)
+    if n > counts.min():
+        raise ValueError(f"n must be <= the size of the smallest class ({counts.min()} of class {classes[counts.argmin()]}), got {n}")
+    rng = np.random.default_rng(int_at_least(seed, "seed", 0))
+    picks = [rng.choice(np.flatnonzero(y == c), size=n, replace=False) for c in classes]
     index = np.sort(np.concatenate(picks))
     return x[index], y[index]
 

@@ -53,3 +53,15 @@ def test_bad_input_is_named_before_training(cnn, small):
     with pytest.raises(ValueError, match=r"rules\[1\] '\.\*' matches no parameter"):
         two_stage(cnn[0].apply, cnn[1], small, backbone=".*", head_tx=optlab.adam(1e-2),
                   fine_tune_tx=optlab.adam(1e-3), epochs=(1, 1), batch_size=50)
+
+
+def test_few_labels_draws_n_per_class_and_checks_its_data(small):
+    from optlab.transfer import few_labels
+
+    x, y = few_labels(*small, n=3, seed=1)
+    assert sorted(np.bincount(y)) == [3] * 10 and len(x) == 30
+    np.testing.assert_array_equal(few_labels(*small, n=3, seed=1)[1], y)  # a pure function of the seed
+    with pytest.raises(ValueError, match="n must be <= the size of the smallest class"):
+        few_labels(*small, n=1000, seed=0)
+    with pytest.raises(TypeError, match="data: class labels y must be integers"):
+        few_labels(small[0], small[1].astype(float), n=3, seed=0)
