@@ -42,8 +42,8 @@ def mesh_of(shape, names, types=AxisType.Auto, devices=None):
     return Mesh(np.array(devices).reshape(shape), names, axis_types=(types,) * len(names))
 
 
-def make(cls, tx=None):
-    return cls.create(apply_fn=None, params=params(), tx=tx or optlab.adam(0.01), ema_decay=0.9)
+def make(cls, tx=None, **extra):
+    return cls.create(apply_fn=None, params=params(), tx=tx or optlab.adam(0.01), ema_decay=0.9, **extra)
 
 
 def run(state, mesh, strategy, **kw):
@@ -74,7 +74,8 @@ def mirrored_mismatches(state):
             return True
         return False
 
-    jax.tree.leaves((state.opt_state, getattr(state, "flat_ema", None) if hasattr(state, "flat_params") else state.ema_params), is_leaf=visit)
+    averages = ("flat_ema", "flat_swa") if hasattr(state, "flat_params") else ("ema_params", "swa_params")
+    jax.tree.leaves((state.opt_state, *(getattr(state, name, None) for name in averages)), is_leaf=visit)
     scalars = [a.sharding.is_fully_replicated for a in jax.tree.leaves(state) if a.ndim == 0]
     return {"mirrored": found, "bad": bad, "scalars_replicated": all(scalars),
             "scalars": len(scalars)}
@@ -109,14 +110,15 @@ def equivalence(out):
 
 
 def every_rule(out):
-    """Shardings after init (shard_state), after two jitted updates and after a checkpoint restore.
+    """Shardings after init (shard_state), after two jitted updates and after a checkpoint restore
+    (optimizer state, EMA and SWA averages).
 
     All rules' states travel in one dict: one compilation, one checkpoint.
     """
     mesh = mesh_of((8,), ("data",))
     names = [(rule, cls) for rule in RULES for cls in (TrainState, FlatTrainState)]
     key = lambda rule, cls: f"{rule.name}/{cls.__name__}"
-    fresh = lambda: {key(r, c): shard_state(make(c, r.build(0.01)), mesh, FSDP) for r, c in names}
+    fresh = lambda: {key(r, c): shard_state(make(c, r.build(0.01), swa_start=0), mesh, FSDP) for r, c in names}
     states = fresh()
     placements = {k: Placement.for_state(s, mesh, FSDP) for k, s in states.items()}
 

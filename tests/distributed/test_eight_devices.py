@@ -46,9 +46,13 @@ def test_optimizer_state_follows_params_after_init_update_and_restore_for_every_
     assert len({r["rule"].split("/")[0] for r in rules}) >= 7 and {r["rule"].split("/")[1] for r in rules} == {"TrainState", "FlatTrainState"}
     for row in rules:
         for when in ("init", "update", "restore"):
-            assert row[when]["bad"] == [] and row[when]["mirrored"] >= 1, (row["rule"], when, row[when])
+            # opt_state's parameter-shaped parts + EMA + SWA, each with the parameters' shardings
+            assert row[when]["bad"] == [] and row[when]["mirrored"] >= 2, (row["rule"], when, row[when])
             assert row[when]["scalars_replicated"] and row[when]["scalars"] >= 3, (row["rule"], when)
         assert row["restore_diff"] == 0.0
+    mirrored = {row["rule"]: row["update"]["mirrored"] for row in rules}
+    assert mirrored["adam/TrainState"] == mirrored["adam/FlatTrainState"] == 4  # mu, nu, EMA, SWA
+    assert mirrored["sgd/TrainState"] == 2  # EMA, SWA
     assert measured["rules_step_compiles"] == 1  # two steps, one compilation: no sharding drift
 
 
