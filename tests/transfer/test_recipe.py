@@ -65,3 +65,20 @@ def test_few_labels_draws_n_per_class_and_checks_its_data(small):
         few_labels(*small, n=1000, seed=0)
     with pytest.raises(TypeError, match="data: class labels y must be integers"):
         few_labels(small[0], small[1].astype(float), n=3, seed=0)
+
+
+def test_two_stage_with_batch_norm_hands_over_the_statistics(bn_cnn, small):
+    model, params, model_state = bn_cnn
+    backbone = "Conv_.*|BatchNorm_.*"
+    result = two_stage(
+        model.apply, params, small, backbone=backbone, head_tx=optlab.adam(1e-2),
+        fine_tune_tx=fine_tuning(backbone, 1e-4, 1e-3), epochs=(1, 1), batch_size=50, model_state=model_state,
+        progress=False,
+    )
+    stage1_stats = result.stage1.best_model_state["batch_stats"]
+    # stage 1: frozen BatchNorms in inference mode, their statistics untouched
+    for a, b in zip(jax.tree.leaves(stage1_stats), jax.tree.leaves(model_state["batch_stats"])):
+        np.testing.assert_array_equal(a, b)
+    # stage 2 trains them (nothing frozen any more): the statistics move
+    assert not np.array_equal(result.model_state["batch_stats"]["BatchNorm_0"]["mean"],
+                              model_state["batch_stats"]["BatchNorm_0"]["mean"])
