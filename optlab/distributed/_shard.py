@@ -20,7 +20,7 @@ from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 from ._multihost import put
 from ._pad import pad_flat_state
-from ._rules import Strategy, data_axes, report_unsharded, strategy_of, tree_leaf_specs
+from ._rules import Strategy, data_axes, path_name, report_unsharded, strategy_of, tree_leaf_specs
 
 __all__ = ["Placement", "batch_sharding", "shard_state", "state_shardings"]
 
@@ -94,7 +94,7 @@ class Placement(NamedTuple):
         def spec(path: tuple, node: Any) -> Any:
             if mirrors(node):
                 return self.reference_specs
-            return tree_leaf_specs(node, self.mesh, self.strategy, prefix=_path(path))[0]
+            return tree_leaf_specs(node, self.mesh, self.strategy, prefix=path_name(path))[0]
 
         return jax.tree_util.tree_map_with_path(spec, tree, is_leaf=mirrors)
 
@@ -131,12 +131,6 @@ class Placement(NamedTuple):
             raise ValueError(
                 f"{name} must be a multiple of the mesh's {self.mesh.size} devices, got {batch_size}"
             )
-
-
-def _path(path: tuple) -> str:
-    from ._rules import path_name
-
-    return path_name(path)
 
 
 def state_shardings(state: Any, mesh: Mesh, strategy: Any = "dp", rules: Any = None) -> Any:
