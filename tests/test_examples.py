@@ -28,6 +28,7 @@ EXPECTED = {
     "diagnose_run.py": "overfitting from epoch",
     "transfer_lr_groups.py": "layer-wise decay: {'depth 0': '1.25e-04'",
     "transfer_two_stage.py": "convolutions unchanged: True",
+    "multihost_fit.py": "processes x 4 devices: val accuracy",
 }
 
 
