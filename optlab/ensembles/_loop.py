@@ -39,6 +39,7 @@ class LoopResult(NamedTuple):
     tracker: EarlyStopping
     histories: list[dict[str, list]]
     seconds: float
+    epoch_seconds: list[float]
 
 
 def _broadcast(tree: Any, k: int) -> Any:
@@ -161,8 +162,10 @@ def train_members(
     histories: list[dict[str, list]] = [{} for _ in range(k)]
     bar = tqdm(total=epochs * steps, disable=not progress, desc=desc, dynamic_ncols=True)
     began = time.perf_counter()
+    epoch_seconds: list[float] = []
     try:
         for epoch in range(1, epochs + 1):
+            epoch_began = time.perf_counter()
             permutations = jnp.stack([epoch_permutation(key, epoch, n) for key in keys])
             model_keys = jnp.stack([epoch_key(key, epoch, 1) for key in keys])
             outs = []
@@ -200,11 +203,12 @@ def train_members(
                     histories[i].setdefault("step_lr", []).extend(float(o["lr"][i]) for o in outs)
             values = np.array([rows[i][monitor] for i in range(k)], np.float32)
             tracker = update_tracker(tracker, values, snapshot_of(state, ema_state if ema_state is not None else model_state_of(state)))
+            epoch_seconds.append(time.perf_counter() - epoch_began)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, state)
     finally:
         bar.close()
-    return LoopResult(carry[0], tracker, histories, time.perf_counter() - began)
+    return LoopResult(carry[0], tracker, histories, time.perf_counter() - began, epoch_seconds)
 
 
 def _epoch_rows(epoch: int, outs: list[dict], k: int) -> list[dict[str, float]]:
