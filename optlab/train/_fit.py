@@ -223,6 +223,17 @@ def _epoch_row(epoch: int, summary: dict, eval_step, state, ema_model_state, val
     return row
 
 
+def _track(update_scalars, tracker: EarlyStopping, value: np.float32, snapshot: Any) -> EarlyStopping:
+    """``tracker.update(value, snapshot)`` bit for bit, the snapshot copied only when it improved.
+
+    The jitted part sees the scalars only (a tiny compile instead of a select per parameter leaf);
+    the snapshot is chosen on the host, where ``fit`` is once per epoch anyway.
+    """
+    best = tracker.best_params
+    tracker = update_scalars(tracker.replace(best_params=None), value)
+    return tracker.replace(best_params=own_copy(snapshot) if bool(tracker.improved) else best)
+
+
 def _append(history: dict[str, list], row: dict, step_loss: list, step_lr: list) -> None:
     for name, value in row.items():
         history.setdefault(name, []).append(value)
@@ -392,7 +403,7 @@ def fit(
     val_batches = _batches(*val, eval_batch_size) if val is not None else []
     train_step = _make_train_step(loss_fn, metrics, batch_size, placement)
     eval_step = _make_eval_step(loss_fn, metrics)
-    update_tracker = jax.jit(lambda t, value, params: t.update(value, params))
+    update_tracker = jax.jit(lambda t, value: t.update(value))  # scalars only; see _track
     carry = _Carry(state, guard)
     epoch_seconds: list[float] = []
     stop = bool(tracker.should_stop) and early_stopping is not None
@@ -412,7 +423,7 @@ def fit(
             row = _epoch_row(
                 epoch, summary, eval_step, carry.state, ema_state, val_batches, step_lr, carry.guard.skipped
             )
-            tracker = update_tracker(tracker, np.float32(row[monitor]), snapshot_of(carry.state, ema_state))
+            tracker = _track(update_tracker, tracker, np.float32(row[monitor]), snapshot_of(carry.state, ema_state))
             _append(history, row, step_loss, step_lr)
             stop = bool(tracker.should_stop) and early_stopping is not None
             epoch_seconds.append(time.perf_counter() - began)
