@@ -22,6 +22,7 @@ from ._ema import ema_init
 from ._guard import NonFiniteError, NonFiniteGuard, all_finite, select_tree
 from ._lr import learning_rate_of
 from ._run import RunFiles, fit_checkpoint_tree
+from ._swa import swa_validation
 
 LossFn = Callable[[Any, jax.Array, jax.Array, Any], tuple[jax.Array, Any]]
 MetricFn = Callable[[Any, jax.Array], jax.Array]
@@ -302,7 +303,8 @@ def fit(
     a row ``NonFiniteError`` (a ``FloatingPointError``) is raised.
 
     After each epoch: validation with ``params`` and, when the state has them, ``ema_params``
-    (``val_ema_*``); the best snapshot by ``monitor`` (default ``val_loss``, or ``train_loss``
+    (``val_ema_*``), and ``swa_params`` (``val_swa_*``, NaN before the first SWA sample; not a
+    ``monitor`` choice); the best snapshot by ``monitor`` (default ``val_loss``, or ``train_loss``
     without validation data; mode from ``early_stopping`` or ``monitor_mode``, default ``"min"``)
     is kept in memory; ``early_stopping`` (an :class:`EarlyStopping`) ends training when its
     patience runs out. With ``run_dir``: checkpoints under ``run_dir/checkpoints`` every
@@ -423,6 +425,9 @@ def fit(
             row = _epoch_row(
                 epoch, summary, eval_step, carry.state, ema_state, val_batches, step_lr, carry.guard.skipped
             )
+            if val_batches:  # SWA weights (statistics recomputed), NaN before the first sample
+                row.update(swa_validation(carry.state, lambda p, s: _evaluate(eval_step, p, s, val_batches), data[0],
+                                          batch_size=eval_batch_size, recalibrate=recalibrate_bn))
             tracker = _track(update_tracker, tracker, np.float32(row[monitor]), snapshot_of(carry.state, ema_state))
             _append(history, row, step_loss, step_lr)
             stop = bool(tracker.should_stop) and early_stopping is not None

@@ -15,12 +15,15 @@ statistics recomputed for ``w_swa`` (:func:`optlab.train.recalibrate_batch_stats
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from .._checks import int_at_least
+from ._batch_stats import recalibrate_batch_stats
 
 
 def check_swa_args(swa_start: Any, swa_every: Any) -> tuple[int | None, int]:
@@ -73,3 +76,22 @@ def swa_step(state: Any, params: Any, swa_params: Any) -> tuple[Any, Any]:
     if state.swa_start is None:
         return swa_params, state.swa_count
     return swa_update(swa_params, state.swa_count, params, state.step + 1, state.swa_start, state.swa_every)
+
+
+def swa_validation(
+    state: Any, evaluate: Callable[[Any, Any], dict[str, float]], x: Any, *, batch_size: int, recalibrate: bool = True,
+) -> dict[str, float]:
+    """``fit``'s ``val_swa_*`` columns: ``evaluate(swa_params, model_state)`` renamed ``val_swa_<name>``.
+
+    With a model state (BatchNorm) and ``recalibrate``, the statistics are recomputed for the SWA
+    weights on ``x`` (:func:`optlab.train.recalibrate_batch_stats`). Before the first sample the
+    values are NaN (the average is still the initial copy); ``{}`` for a state without SWA.
+    """
+    swa = getattr(state, "swa_params", None)
+    if swa is None:
+        return {}
+    model_state = getattr(state, "model_state", None)
+    sampled = int(state.swa_count) > 0
+    if model_state is not None and recalibrate and sampled:
+        model_state = recalibrate_batch_stats(state.apply_fn, swa, model_state, x, batch_size=batch_size)
+    return {f"val_swa_{name}": (value if sampled else math.nan) for name, value in evaluate(swa, model_state).items()}

@@ -1,12 +1,13 @@
 """SWA in TrainState and FlatTrainState: the equal-weight mean of the sampled weights, jittable."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import optlab
-from optlab.train import FlatTrainState, TrainState
+from optlab.train import FlatTrainState, TrainState, accuracy, classifier_loss, fit, recalibrate_batch_stats
 
 START, EVERY, STEPS = 3, 2, 12
 
@@ -79,3 +80,30 @@ def test_swa_state_runs_under_vmap():
 def test_bad_swa_arguments_name_the_argument(cls, kwargs, name):
     with pytest.raises(ValueError, match=name):
         cls.create(apply_fn=None, params={"w": jnp.ones(2)}, tx=optlab.sgd(0.1), **kwargs)
+
+
+class TinyBN(nn.Module):
+    @nn.compact
+    def __call__(self, x, train=False):
+        h = nn.Dense(12)(x.reshape((x.shape[0], -1)))
+        h = nn.BatchNorm(use_running_average=not train, momentum=0.8)(h)
+        return nn.Dense(10)(nn.relu(h))
+
+
+def test_fit_validates_the_swa_weights_with_recalibrated_statistics(digits):
+    model = TinyBN()
+    variables = model.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))
+    train, val = (digits.train.x[:200], digits.train.y[:200]), (digits.val.x[:80], digits.val.y[:80])
+    state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=optlab.momentum(0.05),
+                              model_state={"batch_stats": variables["batch_stats"]}, swa_start=10, swa_every=5)
+    loss = classifier_loss(model.apply)
+    result = fit(state, loss, train, val, epochs=3, batch_size=40, metrics={"accuracy": accuracy},
+                 progress=False, tensorboard=False, plot=False)
+    history = result.history["val_swa_loss"]
+    assert np.isnan(history[0]) and np.isfinite(history[1:]).all()  # 5 steps per epoch: first sample at step 10
+    final = result.state
+    stats = recalibrate_batch_stats(model.apply, final.swa_params, final.model_state, train[0], batch_size=1024)
+    expected, _ = loss(final.swa_params, *val, None, stats)
+    assert history[-1] == pytest.approx(float(expected), rel=1e-5)
+    stale, _ = loss(final.swa_params, *val, None, final.model_state)  # the trained weights' statistics differ
+    assert abs(float(stale) - history[-1]) > 1e-4
