@@ -98,3 +98,14 @@ def test_report_bad_only_is_a_one_line_error(only, message, tmp_path, capsys):
     assert cli.main(["report", "--only", only, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_lab_api_is_explicit_and_the_heavy_parts_load_lazily():
+    import optlab.lab
+
+    for name in optlab.lab.__all__:
+        assert getattr(optlab.lab, name) is not None, name
+    assert optlab.lab.run_report is run_report
+    code = "import sys, optlab.lab; print('matplotlib' in sys.modules, 'flax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
