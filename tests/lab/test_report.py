@@ -109,3 +109,10 @@ def test_lab_api_is_explicit_and_the_heavy_parts_load_lazily():
     code = "import sys, optlab.lab; print('matplotlib' in sys.modules, 'flax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("command", [["report", "--only", "5"], ["race", "--steps", "10"], ["schedules"]])
+def test_unwritable_out_is_a_one_line_error(command, capsys):
+    assert cli.main([*command, "--out", "/proc/optlab-cannot-write-here"]) == 2
+    err = capsys.readouterr().err
+    assert "optlab-cannot-write-here" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
