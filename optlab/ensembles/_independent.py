@@ -87,10 +87,10 @@ def train_independent(
     same program for every member, so still one compile; memory for the stacked states is the same).
     Both give the same members up to float rounding, and equal ``fit`` run member by member (tested).
     Which is faster depends on the backend: on the 2-core CPU, 5 digits CNNs for 5 epochs take
-    11.7 s vmapped, 9.6 s with ``vmap=False`` and 23.7 s as 5 ``fit`` calls (each ``fit`` compiles
-    again), but an epoch of all 5 members after compilation costs 0.93 s vmapped against 0.44 s one
-    by one and 0.34 s in ``fit`` (XLA:CPU runs the vmapped convolutions, which become grouped
-    convolutions, slowly): for long CPU runs of conv nets use ``vmap=False``
+    8.1 s vmapped, 6.1 s with ``vmap=False`` and 15.3 s as 5 ``fit`` calls (each ``fit`` compiles
+    again), and an epoch of all 5 members after compilation costs 0.55 s vmapped against 0.25 s one
+    by one and 0.28 s in ``fit`` (XLA:CPU runs the vmapped convolutions, which become grouped
+    convolutions, slowly): on CPU, prefer ``vmap=False`` for conv nets
     (``benchmarks/ensemble_vmap.py``). The compiled step is cached for the next call with the same
     loss, metrics, batch size and static state fields. The states must stack: same type, same leaf
     paths, shapes and dtypes; the first member's static fields (``apply_fn``, ``tx``) are used for
