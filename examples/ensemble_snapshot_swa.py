@@ -30,7 +30,7 @@ def scores(params, stats):
 
 
 def recalibrated(params):
-    return recalibrate_batch_stats(model.apply, params, final.model_state, data.train.x, batch_size=256)
+    return recalibrate_batch_stats(model.apply, params, final.model_state, data.train.x, batch_size=len(data.train.x))
 
 
 for name, params, stats in [("single model", final.params, final.model_state),

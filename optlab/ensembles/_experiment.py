@@ -39,7 +39,6 @@ from optlab._checks import int_at_least
 from optlab.data import load_digits
 from optlab.models import DigitsCNN
 from optlab.train import TrainState, classifier_loss, recalibrate_batch_stats
-from optlab.train._plots import new_figure
 
 from ._independent import check_seeds, train_independent
 from ._predict import evaluate
@@ -94,6 +93,7 @@ class _Parts(NamedTuple):
     """What every seed shares (one model, loss and optimizer object: jitted programs are reused)."""
 
     model: Any
+    init: Callable
     loss: Callable
     tx: Any
     snapshot_tx: Any
@@ -106,20 +106,21 @@ def _parts(config: Config) -> _Parts:
     splits = load_digits(seed=0)
     train = splits.train if config.train_size is None else (splits.train.x[: config.train_size], splits.train.y[: config.train_size])
     model = DigitsCNN(batch_norm=config.batch_norm)
+    init = jax.jit(model.init)  # flax's eager init costs ~1.5 s per call on this CPU, jitted ~ms
     steps = len(train[0]) // config.batch_size
     tx = optlab.momentum(schedules.cosine(config.lr, total_steps=steps * config.epochs))
     snapshot_tx = optlab.momentum(snapshot_schedule(config.lr, config.epochs // config.cycles, steps))
-    return _Parts(model, classifier_loss(model.apply), tx, snapshot_tx, tuple(train), (splits.test.x, splits.test.y), steps)
+    return _Parts(model, init, classifier_loss(model.apply), tx, snapshot_tx, tuple(train), (splits.test.x, splits.test.y), steps)
 
 
 def run_seed(
     config: Config, seed: int, log: Callable[[str], None] = lambda _: None, parts: _Parts | None = None,
 ) -> dict[str, dict[str, float]]:
     """The five methods for one experiment seed: ``{method: {"accuracy", "nll", "seconds"}}``."""
-    model, loss, tx, snapshot_tx, train, test, steps = parts or _parts(config)
+    model, init, loss, tx, snapshot_tx, train, test, steps = parts or _parts(config)
 
     def make_state(init_seed: int, tx: Any = tx) -> TrainState:
-        variables = model.init(jax.random.key(init_seed), jnp.zeros((1, 8, 8, 1)))
+        variables = init(jax.random.key(init_seed), jnp.zeros((1, 8, 8, 1)))
         return TrainState.create(
             apply_fn=model.apply, params=variables["params"], tx=tx,
             ema_decay=config.ema_decay, swa_start=steps * (config.epochs // 2 + config.epochs % 2), swa_every=steps,
@@ -197,6 +198,8 @@ def format_table(rows: Sequence[dict[str, Any]], config: Config) -> str:
 
 def summary_figure(rows: Sequence[dict[str, Any]]) -> Any:
     """Bars of test accuracy and NLL per method with the spread over seeds as error bars (a Figure)."""
+    from optlab.train._plots import new_figure  # matplotlib only when drawing
+
     fig, (left, right) = new_figure(2, width=5.0, height=3.8)
     names = [LABELS[r["method"]] for r in rows]
     positions = np.arange(len(rows))

@@ -42,6 +42,13 @@ class LoopResult(NamedTuple):
     epoch_seconds: list[float]
 
 
+@jax.jit
+@jax.vmap
+def _update_trackers(tracker: EarlyStopping, value: jax.Array, snapshot: Any) -> EarlyStopping:
+    """Each member's ``EarlyStopping.update`` (module level: compiled once per shape, not per call)."""
+    return tracker.update(value, snapshot)
+
+
 def _broadcast(tree: Any, k: int) -> Any:
     return jax.tree.map(lambda a: jnp.broadcast_to(jnp.asarray(a), (k, *jnp.shape(a))), tree)
 
@@ -157,7 +164,6 @@ def train_members(
 
     tracker = _broadcast(EarlyStopping(patience=2**31 - 1, mode=monitor_mode), k)
     tracker = tracker.replace(best_params=ema_init(snapshot_of(state, model_state_of(state))))
-    update_tracker = jax.jit(jax.vmap(lambda t, value, snap: t.update(value, snap)))
     carry = (state, _broadcast(NonFiniteGuard(limit=max_nonfinite_steps), k))
     histories: list[dict[str, list]] = [{} for _ in range(k)]
     bar = tqdm(total=epochs * steps, disable=not progress, desc=desc, dynamic_ncols=True)
@@ -202,7 +208,7 @@ def train_members(
                 if "lr" in outs[0]:
                     histories[i].setdefault("step_lr", []).extend(float(o["lr"][i]) for o in outs)
             values = np.array([rows[i][monitor] for i in range(k)], np.float32)
-            tracker = update_tracker(tracker, values, snapshot_of(state, ema_state if ema_state is not None else model_state_of(state)))
+            tracker = _update_trackers(tracker, values, snapshot_of(state, ema_state if ema_state is not None else model_state_of(state)))
             epoch_seconds.append(time.perf_counter() - epoch_began)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, state)
