@@ -157,7 +157,7 @@ def step_profile(repeats: int) -> dict:
     fresh = lambda: _Carry(TrainState.create(apply_fn=model.apply, params=jax.tree.map(jnp.copy, params),  # noqa: E731
                                              tx=optlab.adam(1e-3)), NonFiniteGuard(limit=10))
     runners = {
-        "fit step": (_make_train_step(loss_fn, {"accuracy": accuracy}, BATCH), fresh()),
+        "fit step": (_make_train_step(loss_fn, (("accuracy", accuracy),), BATCH), fresh()),
         "fit step, no guard": (variant(False, True), fresh()),
         "fit step, no metric": (variant(True, False), fresh()),
         "fit step, neither": (variant(False, False), fresh()),
@@ -282,7 +282,7 @@ def epoch_profile(repeats: int) -> dict:
     _, x_test, _, y_test = digits_1500()
     model = DigitsCNN(features=(32, 64), hidden=128)
     params = model.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))["params"]
-    eval_step = _make_eval_step(classifier_loss(model.apply), {"accuracy": accuracy})
+    eval_step = _make_eval_step(classifier_loss(model.apply), (("accuracy", accuracy),))
     batches = _batches(jnp.asarray(x_test), jnp.asarray(y_test), 1024)
     key = jax.random.key(0)
     outs = [{"loss": np.float32(1), "finite": np.bool_(True), "accuracy": np.float32(1), "lr": np.float32(1e-3)}] * 46

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -103,7 +104,10 @@ def _loss_and_grads(state: Any, loss_fn: LossFn, x: jax.Array, y: jax.Array, rng
     return loss, outputs, grads, {"model_state": model_state}
 
 
-def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_size: int, placement: Any = None):
+def _make_train_step(loss_fn: LossFn, metrics: tuple[tuple[str, MetricFn], ...], batch_size: int, placement: Any = None):
+    """The jitted, state-donating step. Without a mesh it comes from :func:`_cached_train_step`."""
+    metrics = dict(metrics)
+
     def train_step(carry: _Carry, data, permutation, index, key):
         state, guard = carry
         x, y = take_batch(data, permutation, index, batch_size)
@@ -125,7 +129,16 @@ def _make_train_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_siz
     return jax.jit(train_step, donate_argnums=0)
 
 
-def _make_eval_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn]):
+# One step per (loss_fn, metrics, batch_size): a second ``fit`` with the same loss (learning rates
+# compared from one init, the experiments) reuses the compiled step instead of compiling it again.
+_cached_train_step = functools.lru_cache(maxsize=16)(_make_train_step)
+
+
+@functools.lru_cache(maxsize=16)
+def _make_eval_step(loss_fn: LossFn, metrics: tuple[tuple[str, MetricFn], ...]):
+    """The jitted evaluation of one batch, one per ``(loss_fn, metrics)`` (cached as the train step)."""
+    metrics = dict(metrics)
+
     def eval_step(params, model_state, x, y):
         if model_state is None:
             loss, outputs = loss_fn(params, x, y, None)
@@ -403,8 +416,11 @@ def fit(
             start_epoch = restored.epoch + 1
 
     val_batches = _batches(*val, eval_batch_size) if val is not None else []
-    train_step = _make_train_step(loss_fn, metrics, batch_size, placement)
-    eval_step = _make_eval_step(loss_fn, metrics)
+    if placement is None:
+        train_step = _cached_train_step(loss_fn, tuple(metrics.items()), batch_size)
+    else:  # placements hold meshes and trees: built per call
+        train_step = _make_train_step(loss_fn, tuple(metrics.items()), batch_size, placement)
+    eval_step = _make_eval_step(loss_fn, tuple(metrics.items()))
     update_tracker = jax.jit(lambda t, value: t.update(value))  # scalars only; see _track
     carry = _Carry(state, guard)
     epoch_seconds: list[float] = []

@@ -65,11 +65,17 @@ def test_quick_report_writes_every_section_and_image(quick_report):
     assert "href=" not in html and "<script" not in html
 
 
+# Claims whose experiments have their own two-runs-agree tests (tests/ensembles, tests/transfer):
+# rerunning them here would double the suite's most expensive minute and test nothing new.
+SEPARATELY_REPRODUCED = {12, 13}
+
+
 def test_two_quick_runs_give_the_same_numbers(quick_report, tmp_path):
     out, _ = quick_report
-    run_report(str(tmp_path), quick=True, progress=None)
+    again = [c.id for c in CLAIMS if c.id not in SEPARATELY_REPRODUCED]
+    run_report(str(tmp_path), quick=True, only=again, progress=None)
     first, second = _strict_json(out / "claims.json"), _strict_json(tmp_path / "claims.json")
-    assert [(e["id"], e["numbers"], e["verdict"]) for e in first["claims"]] == [
+    assert [(e["id"], e["numbers"], e["verdict"]) for e in first["claims"] if e["id"] in again] == [
         (e["id"], e["numbers"], e["verdict"]) for e in second["claims"]
     ]
 

@@ -144,3 +144,15 @@ def test_check_data_names_the_argument(digits):
     checked_x, checked_y = check_data((x, y), class_labels=True, checks=DataChecks(num_classes=10))
     np.testing.assert_array_equal(checked_x, x)
     np.testing.assert_array_equal(checked_y, y)
+
+
+def test_a_second_fit_with_the_same_loss_does_not_compile_again(state, tiny_mlp, digits):
+    from optlab.train._fit import _cached_train_step
+
+    loss = classifier_loss(tiny_mlp[0].apply)
+    results = []
+    for lr in (1e-3, 1e-2):  # two learning rates compared from one init, as the lecture asks
+        start = state.replace(opt_state=optlab.set_learning_rate(state.opt_state, lr))
+        results.append(fit(start, loss, digits.train, epochs=1, batch_size=100, progress=False))
+    assert _cached_train_step(loss, (), 100)._cache_size() == 1
+    assert results[0].history["lr"] == [pytest.approx(1e-3)] and results[1].history["lr"] == [pytest.approx(1e-2)]
