@@ -129,4 +129,10 @@ def own_copy(tree: Any) -> Any:
     after which donation reuses the copy's buffers, and the caller's arrays stay valid whether the
     function returns or raises.
     """
-    return jax.tree.map(lambda a: jnp.array(a, copy=True) if isinstance(a, jax.Array) else a, tree)
+    leaves, treedef = jax.tree.flatten(tree)
+    arrays = [i for i, leaf in enumerate(leaves) if isinstance(leaf, jax.Array)]
+    # One runtime copy per array, each keeping its sharding; unlike jnp.array(a, copy=True) nothing is
+    # compiled (that cost ~0.3 s per fit call on the digits CNN: one copy kernel per leaf shape).
+    for i, copy in zip(arrays, jax.device_put([leaves[i] for i in arrays], may_alias=False)):
+        leaves[i] = copy
+    return jax.tree.unflatten(treedef, leaves)

@@ -19,7 +19,6 @@ from ._batch_stats import recalibrate_batch_stats
 from ._batches import epoch_key, epoch_permutation, take_batch
 from ._data import DataChecks, check_data, check_labels, own_copy
 from ._early_stopping import EarlyStopping
-from ._ema import ema_init
 from ._guard import NonFiniteError, NonFiniteGuard, all_finite, select_tree
 from ._lr import learning_rate_of
 from ._run import RunFiles, fit_checkpoint_tree
@@ -237,14 +236,20 @@ def _epoch_row(epoch: int, summary: dict, eval_step, state, ema_model_state, val
     return row
 
 
-def _track(update_scalars, tracker: EarlyStopping, value: np.float32, snapshot: Any) -> EarlyStopping:
+@jax.jit
+def _update_scalars(tracker: EarlyStopping, value: jax.Array) -> EarlyStopping:
+    """The tracker's counters after one metric (no snapshot): one small compile per process."""
+    return tracker.update(value)
+
+
+def _track(tracker: EarlyStopping, value: np.float32, snapshot: Any) -> EarlyStopping:
     """``tracker.update(value, snapshot)`` bit for bit, the snapshot copied only when it improved.
 
     The jitted part sees the scalars only (a tiny compile instead of a select per parameter leaf);
     the snapshot is chosen on the host, where ``fit`` is once per epoch anyway.
     """
     best = tracker.best_params
-    tracker = update_scalars(tracker.replace(best_params=None), value)
+    tracker = _update_scalars(tracker.replace(best_params=None), value)
     return tracker.replace(best_params=own_copy(snapshot) if bool(tracker.improved) else best)
 
 
@@ -395,7 +400,7 @@ def fit(
     state = own_copy(state)
     tracker = early_stopping or EarlyStopping(patience=2**31 - 1, mode=monitor_mode)
     if tracker.best_params is None:
-        tracker = tracker.replace(best_params=ema_init(snapshot_of(state, model_state_of(state))))
+        tracker = tracker.replace(best_params=own_copy(snapshot_of(state, model_state_of(state))))
     guard = NonFiniteGuard(limit=int_at_least(max_nonfinite_steps, "max_nonfinite_steps", 1))
     key = jax.random.key(int(seed))
     if placement is not None:
@@ -421,7 +426,6 @@ def fit(
     else:  # placements hold meshes and trees: built per call
         train_step = _make_train_step(loss_fn, tuple(metrics.items()), batch_size, placement)
     eval_step = _make_eval_step(loss_fn, tuple(metrics.items()))
-    update_tracker = jax.jit(lambda t, value: t.update(value))  # scalars only; see _track
     carry = _Carry(state, guard)
     epoch_seconds: list[float] = []
     stop = bool(tracker.should_stop) and early_stopping is not None
@@ -444,7 +448,7 @@ def fit(
             if val_batches:  # SWA weights (statistics recomputed), NaN before the first sample
                 row.update(swa_validation(carry.state, lambda p, s: _evaluate(eval_step, p, s, val_batches), data[0],
                                           batch_size=eval_batch_size, recalibrate=recalibrate_bn))
-            tracker = _track(update_tracker, tracker, np.float32(row[monitor]), snapshot_of(carry.state, ema_state))
+            tracker = _track(tracker, np.float32(row[monitor]), snapshot_of(carry.state, ema_state))
             _append(history, row, step_loss, step_lr)
             stop = bool(tracker.should_stop) and early_stopping is not None
             epoch_seconds.append(time.perf_counter() - began)

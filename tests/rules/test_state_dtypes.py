@@ -22,7 +22,7 @@ def _field(state, name):
 
 
 @pytest.mark.parametrize(("make", "arg", "real"), STATE_ARGS, ids=STATE_ARG_IDS)
-@pytest.mark.parametrize("bad", ["int32", jnp.int8, bool, "no-such-dtype", True, 3, object()], ids=repr)
+@pytest.mark.parametrize("bad", ["int32", jnp.int8, bool, "no-such-dtype", True, 3, object()], ids=lambda bad: type(bad).__name__ if type(bad) is object else repr(bad))
 def test_bad_state_dtype_names_the_argument(make, arg, real, bad):
     with pytest.raises(ValueError, match=rf"^{arg} must be a floating"):
         make(0.1, **{arg: bad})
