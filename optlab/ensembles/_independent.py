@@ -18,7 +18,8 @@ import numpy as np
 
 from optlab._checks import int_at_least
 from optlab.train import DataChecks, own_copy
-from optlab.train._fit import _validated_data, model_state_of
+from optlab.train import model_state_of
+from optlab.train._fit import _validated_data
 
 from ._loop import resolve_monitor, train_members
 from ._members import Members, stack_trees, unstack_tree

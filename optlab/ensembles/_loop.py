@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 from optlab.train import EarlyStopping, NonFiniteError, recalibrate_batch_stats
 from optlab.train._batches import epoch_key, epoch_permutation, take_batch
 from optlab.train._ema import ema_init
-from optlab.train._fit import _loss_and_grads, model_state_of
+from optlab.train import model_state_of
+from optlab.train._fit import _loss_and_grads
 from optlab.train._guard import NonFiniteGuard, all_finite, select_tree
 from optlab.train._lr import learning_rate_of
 

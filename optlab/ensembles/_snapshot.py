@@ -25,7 +25,8 @@ from optlab import schedules
 from optlab._checks import int_at_least, positive
 from optlab.train import Checkpoints, DataChecks, own_copy, write_history
 from optlab.train._ema import ema_init
-from optlab.train._fit import _validated_data, model_state_of
+from optlab.train import model_state_of
+from optlab.train._fit import _validated_data
 
 from ._loop import resolve_monitor, train_members
 from ._members import Members, stack_trees, unstack_tree

@@ -13,28 +13,16 @@ from typing import Any
 import jax
 import numpy as np
 
-from ..train import DataChecks, check_data, check_labels
+from ..train import DataChecks, check_model_data
+from ..train import model_state_of as model_state_of
 from ..train._batches import epoch_permutation
-from ..train._fit import model_state_of as model_state_of
 
 
 def checked_data(
     loss_fn: Any, params: Any, model_state: Any, x: Any, y: Any, name: str, num_classes: int | None = None,
 ) -> tuple[jax.Array, jax.Array]:
-    """``(x, y)`` validated by :func:`optlab.train.check_data` under ``name``, as ``fit`` does it.
-
-    A loss that declares class labels (``classifier_loss``: ``loss_fn.class_labels``) gets its
-    labels checked against ``num_classes`` or, without it, the last dimension of the model's
-    outputs (traced with ``jax.eval_shape``, nothing runs).
-    """
-    class_labels = bool(getattr(loss_fn, "class_labels", False))
-    x, y = check_data((x, y), name, class_labels=class_labels, checks=DataChecks(num_classes=num_classes))
-    if class_labels and num_classes is None:
-        extra = () if model_state is None else (model_state,)
-        _, aux = jax.eval_shape(lambda p: loss_fn(p, x[:1], y[:1], None, *extra), params)
-        outputs = aux if model_state is None else aux[0]
-        check_labels(name, np.asarray(y), outputs.shape[-1])
-    return x, y
+    """``(x, y)`` validated under ``name`` as ``fit`` does it (:func:`optlab.train.check_model_data`)."""
+    return check_model_data(loss_fn, params, model_state, (x, y), name, DataChecks(num_classes=num_classes))
 
 
 def call_loss(loss_fn: Any, params: Any, x: jax.Array, y: jax.Array, rng: Any, model_state: Any) -> tuple:

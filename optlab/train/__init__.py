@@ -7,7 +7,10 @@ from ._checkpoint import Restored as Restored
 from ._checkpoint import TargetMismatchError as TargetMismatchError
 from ._data import DataChecks as DataChecks
 from ._data import check_data as check_data
+from ._data import check_fit_data as check_fit_data
 from ._data import check_labels as check_labels
+from ._data import check_model_data as check_model_data
+from ._data import model_state_of as model_state_of
 from ._data import own_copy as own_copy
 from ._early_stopping import EarlyStopping as EarlyStopping
 from ._ema import ema_decay_at as ema_decay_at
@@ -37,13 +40,16 @@ __all__ = [
     "TrainState",
     "accuracy",
     "check_data",
+    "check_fit_data",
     "check_labels",
+    "check_model_data",
     "classifier_loss",
     "ema_decay_at",
     "ema_update",
     "epoch_permutation",
     "fit",
     "learning_rate_of",
+    "model_state_of",
     "own_copy",
     "plot_learning_curves",
     "read_scalars",

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["DataChecks", "check_data", "check_labels", "own_copy"]
+__all__ = ["DataChecks", "check_data", "check_fit_data", "check_labels", "check_model_data", "model_state_of", "own_copy"]
 
 
 class DataChecks(NamedTuple):
@@ -120,6 +120,43 @@ def check_data(
     if class_labels or checks.num_classes is not None:
         check_labels(name, y, checks.num_classes)
     return jnp.asarray(x), jnp.asarray(y)
+
+
+def model_state_of(state: Any) -> Any:
+    """The state's ``model_state`` (non-parameter collections), ``None`` for states without one."""
+    return getattr(state, "model_state", None)
+
+
+def _num_classes(loss_fn: Any, params: Any, model_state: Any, x: jax.Array, y: jax.Array) -> int:
+    """The last dimension of the model's outputs on one example, traced only (nothing runs)."""
+    extra = () if model_state is None else (model_state,)
+    _, aux = jax.eval_shape(lambda p: loss_fn(p, x[:1], y[:1], None, *extra), params)
+    return (aux if model_state is None else aux[0]).shape[-1]
+
+
+def check_model_data(
+    loss_fn: Any, params: Any, model_state: Any, data: Any, name: str, checks: DataChecks = DataChecks(),
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`check_data` for a model: a loss that declares class labels (``classifier_loss`` sets
+    ``loss_fn.class_labels``) gets its labels checked against ``checks.num_classes`` or, without it,
+    the last dimension of the model's outputs (``jax.eval_shape`` of ``loss_fn`` on one example)."""
+    return check_fit_data(loss_fn, params, model_state, [(name, data)], checks)[0]
+
+
+def check_fit_data(
+    loss_fn: Any, params: Any, model_state: Any, named: list[tuple[str, Any]], checks: DataChecks = DataChecks(),
+) -> list[tuple[jax.Array, jax.Array]]:
+    """:func:`check_model_data` for several ``(name, data)`` pairs (e.g. train and validation data),
+    the number of classes read off the model once, from the first."""
+    if not isinstance(checks, DataChecks):
+        raise ValueError(f"data_checks must be an optlab.train.DataChecks, got {checks!r}")
+    class_labels = bool(getattr(loss_fn, "class_labels", False))
+    checked = [check_data(data, name, class_labels=class_labels, checks=checks) for name, data in named]
+    if class_labels and checks.num_classes is None:
+        num_classes = _num_classes(loss_fn, params, model_state, *checked[0])
+        for (name, _), (_, y) in zip(named, checked):
+            check_labels(name, np.asarray(y), num_classes)
+    return checked
 
 
 def own_copy(tree: Any) -> Any:

@@ -10,14 +10,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
 from .._checks import int_at_least
 from ._batch_stats import recalibrate_batch_stats
 from ._batches import epoch_key, epoch_permutation, take_batch
-from ._data import DataChecks, check_data, check_labels, own_copy
+from ._data import DataChecks, check_fit_data, model_state_of, own_copy
 from ._early_stopping import EarlyStopping
 from ._guard import NonFiniteError, NonFiniteGuard, all_finite, select_tree
 from ._lr import learning_rate_of
@@ -60,35 +59,12 @@ class _Carry(NamedTuple):
     guard: NonFiniteGuard
 
 
-def model_state_of(state: Any) -> Any:
-    """The state's ``model_state`` (non-parameter collections), ``None`` for states without one."""
-    return getattr(state, "model_state", None)
-
-
-def _outputs_shape(loss_fn: LossFn, state: Any, x: jax.Array, y: jax.Array) -> tuple[int, ...]:
-    """The shape of the model's outputs on one example, traced only (nothing runs)."""
-    extra = () if model_state_of(state) is None else (model_state_of(state),)
-    _, aux = jax.eval_shape(lambda p: loss_fn(p, x[:1], y[:1], None, *extra), state.params)
-    return (aux if model_state_of(state) is None else aux[0]).shape
-
-
 def _validated_data(
     loss_fn: LossFn, state: Any, train_data: Any, val_data: Any, checks: DataChecks,
 ) -> tuple[tuple[jax.Array, jax.Array], tuple[jax.Array, jax.Array] | None]:
-    """``train_data`` and ``val_data`` checked once on the host (:func:`optlab.train.check_data`).
-
-    A loss that declares class labels (``classifier_loss``) gets its labels checked against the
-    number of classes in ``checks`` or, without it, the last dimension of the model's outputs.
-    """
-    if not isinstance(checks, DataChecks):
-        raise ValueError(f"data_checks must be an optlab.train.DataChecks, got {checks!r}")
-    class_labels = bool(getattr(loss_fn, "class_labels", False))
+    """``train_data`` and ``val_data`` checked once on the host (:func:`optlab.train.check_fit_data`)."""
     named = [("train_data", train_data)] + ([("val_data", val_data)] if val_data is not None else [])
-    checked = [check_data(data, name, class_labels=class_labels, checks=checks) for name, data in named]
-    if class_labels and checks.num_classes is None:
-        num_classes = _outputs_shape(loss_fn, state, *checked[0])[-1]
-        for (name, _), (_, y) in zip(named, checked):
-            check_labels(name, np.asarray(y), num_classes)
+    checked = check_fit_data(loss_fn, state.params, model_state_of(state), named, checks)
     return checked[0], (checked[1] if val_data is not None else None)
 
 
