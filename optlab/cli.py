@@ -24,7 +24,7 @@ def _add_compare(subparsers) -> None:
 def _add_demo(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="the main job: the ravine race, then every rule trained on digits (compare)",
+        help="a quick tour: the ravine race, then every rule trained on digits (compare); the main job is report",
         description="Run `race` (2-D ravine) and then `compare` (digits CNN) with their defaults.",
     )
     parser.add_argument("--rules", default=",".join(RULES), help="comma-separated rules (default: all)")
