@@ -7,8 +7,7 @@ import importlib
 import sys
 from typing import Sequence
 
-
-RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+from ._rule_names import RULES
 
 
 def _add_compare(subparsers) -> None:

@@ -9,6 +9,7 @@ import optlab
 
 MODULES = [
     "optlab._apply",
+    "optlab._rule_names",
     "optlab.rules._sgd",
     "optlab.rules._momentum",
     "optlab.rules._adagrad",

@@ -18,11 +18,12 @@ import jax.numpy as jnp
 import optlab
 from optlab.data import load_digits
 from optlab.models import DigitsCNN
-
 from optlab.train import TrainState, accuracy, classifier_loss, fit
 from optlab.train._plots import new_figure
 
-RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+from .._rule_names import RULES as RULES
+from .._rule_names import parse_rules as parse_rules
+
 # Per-rule defaults that train the CNN well in ~15 epochs (momentum rules: lr/(1-rho) = 0.2 = sgd's).
 DEFAULT_LRS = {
     "sgd": 0.2,
@@ -49,15 +50,6 @@ def parse_lrs(items: Sequence[str]) -> dict[str, float]:
         if not lrs[name] > 0:
             raise ValueError(f"--lr {item!r}: the learning rate must be > 0")
     return lrs
-
-
-def parse_rules(text: str) -> list[str]:
-    """``"adam, sgd" -> ["adam", "sgd"]``; ValueError names unknown rules."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(RULES))
-    if unknown or not names:
-        raise ValueError(f"--rules must be a comma-separated subset of {', '.join(RULES)}, got {text!r}")
-    return names
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

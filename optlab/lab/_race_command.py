@@ -9,19 +9,10 @@ import time
 import jax
 import numpy as np
 
+from .._rule_names import RULES, parse_rules
 from ._landscapes import LANDSCAPES, Landscape, ravine
 
-RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 GRID = np.geomspace(1e-3, 10.0, 25)
-
-
-def parse_rules(text: str) -> list[str]:
-    """``"adam, sgd" -> ["adam", "sgd"]``; ValueError names unknown rules."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(RULES))
-    if unknown or not names:
-        raise ValueError(f"--rules must be a comma-separated subset of {', '.join(RULES)}, got {text!r}")
-    return names
 
 
 def landscape_from_args(args: argparse.Namespace) -> Landscape:

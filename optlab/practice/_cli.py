@@ -9,7 +9,7 @@ import os
 import time
 import warnings
 
-RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+from .._rule_names import RULES
 
 
 def add_commands(subparsers) -> None:
