@@ -22,13 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from optlab.train import EarlyStopping, NonFiniteError, recalibrate_batch_stats
-from optlab.train._batches import epoch_key, epoch_permutation, take_batch
+from optlab.train import EarlyStopping, NonFiniteError, model_state_of, recalibrate_batch_stats
+from optlab.train._batches import epoch_key, epoch_permutation
 from optlab.train._ema import ema_init
-from optlab.train import model_state_of
-from optlab.train._fit import _loss_and_grads
-from optlab.train._guard import NonFiniteGuard, all_finite, select_tree
-from optlab.train._lr import learning_rate_of
+from optlab.train._fit import evaluation_step, training_step
+from optlab.train._guard import NonFiniteGuard
 
 from ._members import unstack_tree
 
@@ -61,31 +59,15 @@ def _make_step(loss_fn: Callable, metrics: tuple[tuple[str, Callable], ...], bat
     metrics = dict(metrics)
 
     def member_step(carry, data, permutation, index, key):
-        state, guard = carry
-        x, y = take_batch(data, permutation, index, batch_size)
-        loss, outputs, grads, changes = _loss_and_grads(state, loss_fn, x, y, jax.random.fold_in(key, index))
-        finite = all_finite(loss, grads)
-        state = select_tree(finite, state.apply_gradients(grads=grads, **changes), state)
-        out = {"loss": loss, "finite": finite, **{name: fn(outputs, y) for name, fn in metrics.items()}}
-        lr = learning_rate_of(state.opt_state)
-        if lr is not None:
-            out["lr"] = lr
-        return (state, guard.update(finite)), out
+        state, guard, out = training_step(loss_fn, metrics, batch_size, *carry, data, permutation, index, key)
+        return (state, guard), out
 
     return jax.jit(jax.vmap(member_step, in_axes=(0, None, 0, None, 0)), donate_argnums=0)
 
 
 @functools.lru_cache(maxsize=8)
 def _make_eval(loss_fn: Callable, metrics: tuple[tuple[str, Callable], ...]) -> Callable:
-    metrics = dict(metrics)
-
-    def evaluate(params, model_state, x, y):
-        if model_state is None:
-            loss, outputs = loss_fn(params, x, y, None)
-        else:
-            loss, (outputs, _) = loss_fn(params, x, y, None, model_state)
-        return {"loss": loss, **{name: fn(outputs, y) for name, fn in metrics.items()}}
-
+    evaluate = functools.partial(evaluation_step, loss_fn, dict(metrics))
     return jax.jit(jax.vmap(evaluate, in_axes=(0, 0, None, None)))
 
 

@@ -79,24 +79,46 @@ def _loss_and_grads(state: Any, loss_fn: LossFn, x: jax.Array, y: jax.Array, rng
     return loss, outputs, grads, {"model_state": model_state}
 
 
+def training_step(
+    loss_fn: LossFn, metrics: Mapping[str, MetricFn], batch_size: int, state: Any, guard: NonFiniteGuard,
+    data: Any, permutation: jax.Array, index: jax.Array, key: jax.Array, placement: Any = None,
+) -> tuple[Any, NonFiniteGuard, dict[str, jax.Array]]:
+    """One step as ``fit`` takes it (unjitted; ``fit`` jits it, ensembles vmap it).
+
+    Batch ``index`` of the epoch's ``permutation``, the loss and gradients with the per-step key
+    ``fold_in(key, index)``, the update applied only when loss and gradients are finite (else the
+    state is kept bit for bit), the guard counting it. Returns ``(state, guard, out)`` with ``out``
+    the loss, the finite flag, each metric and the learning rate (when the state has one).
+    """
+    x, y = take_batch(data, permutation, index, batch_size)
+    if placement is not None:  # the global batch split over the devices
+        x, y = placement.batch((x, y))
+    loss, outputs, grads, changes = _loss_and_grads(state, loss_fn, x, y, jax.random.fold_in(key, index))
+    finite = all_finite(loss, grads)
+    state = select_tree(finite, state.apply_gradients(grads=grads, **changes), state)
+    out = {"loss": loss, "finite": finite, **{name: fn(outputs, y) for name, fn in metrics.items()}}
+    lr = learning_rate_of(state.opt_state)
+    if lr is not None:
+        out["lr"] = lr
+    return state, guard.update(finite), out
+
+
+def evaluation_step(loss_fn: LossFn, metrics: Mapping[str, MetricFn], params: Any, model_state: Any, x, y) -> dict:
+    """The loss and metrics of one batch in evaluation mode (``rng=None``), unjitted."""
+    if model_state is None:
+        loss, outputs = loss_fn(params, x, y, None)
+    else:
+        loss, (outputs, _) = loss_fn(params, x, y, None, model_state)
+    return {"loss": loss, **{name: fn(outputs, y) for name, fn in metrics.items()}}
+
+
 def _make_train_step(loss_fn: LossFn, metrics: tuple[tuple[str, MetricFn], ...], batch_size: int, placement: Any = None):
     """The jitted, state-donating step. Without a mesh it comes from :func:`_cached_train_step`."""
     metrics = dict(metrics)
 
     def train_step(carry: _Carry, data, permutation, index, key):
-        state, guard = carry
-        x, y = take_batch(data, permutation, index, batch_size)
-        if placement is not None:  # the global batch split over the devices
-            x, y = placement.batch((x, y))
-        loss, outputs, grads, changes = _loss_and_grads(state, loss_fn, x, y, jax.random.fold_in(key, index))
-        finite = all_finite(loss, grads)
-        state = select_tree(finite, state.apply_gradients(grads=grads, **changes), state)
-        out = {"loss": loss, "finite": finite}
-        out.update({name: fn(outputs, y) for name, fn in metrics.items()})
-        lr = learning_rate_of(state.opt_state)
-        if lr is not None:
-            out["lr"] = lr
-        carry = _Carry(state, guard.update(finite))
+        state, guard, out = training_step(loss_fn, metrics, batch_size, *carry, data, permutation, index, key, placement)
+        carry = _Carry(state, guard)
         if placement is not None:  # the same shardings as the input: no drift, one compilation
             carry = placement.constrain(carry)
         return carry, out
@@ -112,16 +134,7 @@ _cached_train_step = functools.lru_cache(maxsize=16)(_make_train_step)
 @functools.lru_cache(maxsize=16)
 def _make_eval_step(loss_fn: LossFn, metrics: tuple[tuple[str, MetricFn], ...]):
     """The jitted evaluation of one batch, one per ``(loss_fn, metrics)`` (cached as the train step)."""
-    metrics = dict(metrics)
-
-    def eval_step(params, model_state, x, y):
-        if model_state is None:
-            loss, outputs = loss_fn(params, x, y, None)
-        else:
-            loss, (outputs, _) = loss_fn(params, x, y, None, model_state)
-        return {"loss": loss, **{name: fn(outputs, y) for name, fn in metrics.items()}}
-
-    return jax.jit(eval_step)
+    return jax.jit(functools.partial(evaluation_step, loss_fn, dict(metrics)))
 
 
 def _batches(x: jax.Array, y: jax.Array, batch_size: int) -> list[tuple[jax.Array, jax.Array]]:
