@@ -12,7 +12,7 @@ import optlab
 from .._landscapes import plateau
 from .._plots import new_figure
 from .._race import sweep
-from ._base import DID_NOT_HOLD, HELD, Budget, Claim, Measurement
+from ._base import DID_NOT_HOLD, HELD, Budget, Claim, Measurement, finish
 
 LR = 0.01
 EARLY = 10
@@ -44,10 +44,7 @@ def measure(budget: Budget) -> Measurement:
             right.plot(np.maximum(losses[0], 1e-20), lw=1, label=name)
     left.set(yscale="log", xlabel="step", ylabel="|step| / |gradient|", title=f"effective step, lr {LR:g}")
     right.set(yscale="log", xlabel="step", ylabel="loss - minimum (0 drawn at 1e-20)", title=land.name)
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    finish(fig, left, right)
     return Measurement(numbers, fig)
 
 

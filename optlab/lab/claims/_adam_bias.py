@@ -12,7 +12,7 @@ import optlab
 from .._landscapes import ravine
 from .._plots import new_figure
 from .._race import sweep
-from ._base import DID_NOT_HOLD, HELD, Budget, Claim, Measurement
+from ._base import DID_NOT_HOLD, HELD, Budget, Claim, Measurement, finish
 
 LR = 0.1
 FIRST = 5
@@ -32,9 +32,7 @@ def measure(budget: Budget) -> Measurement:
             ax.plot(np.arange(1, FIRST + 1), sizes, "o-", label=f"bias_correction={corrected}")
     numbers["first_step_ratio"] = numbers["uncorrected_first_step_sizes"][0] / numbers["corrected_first_step_sizes"][0]
     ax.set(xlabel="step", ylabel="|w_t - w_{t-1}|", title=f"Adam's first steps, lr {LR:g}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    finish(fig, ax)
     return Measurement(numbers, fig)
 
 

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import optlab
 
 from .._plots import new_figure
-from ._base import DID_NOT_HOLD, HELD, INCONCLUSIVE, Budget, Claim, Measurement
+from ._base import DID_NOT_HOLD, HELD, INCONCLUSIVE, Budget, Claim, Measurement, finish
 from ._digits import test_scores, train
 
 TRAIN_SIZE = 150
@@ -31,9 +31,7 @@ def measure(budget: Budget) -> Measurement:
     ax.plot(history["epoch"], history["val_loss"], ".-", label="validation loss")
     ax.axvline(result.best_epoch or 0, color="k", ls=":", lw=0.8, label=f"best snapshot (epoch {result.best_epoch})")
     ax.set(yscale="log", xlabel="epoch", ylabel="loss", title=f"Adam on {TRAIN_SIZE} digits")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    finish(fig, ax)
     return Measurement(numbers, fig)
 
 

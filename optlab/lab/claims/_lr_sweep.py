@@ -12,7 +12,7 @@ import optlab
 from .._landscapes import ravine
 from .._plots import new_figure
 from .._race import sweep
-from ._base import DID_NOT_HOLD, HELD, Budget, Claim, Measurement, as_float
+from ._base import DID_NOT_HOLD, HELD, Budget, Claim, Measurement, as_float, finish
 
 GRID = tuple(float(v) for v in np.geomspace(1e-4, 1.0, 13))
 
@@ -41,10 +41,7 @@ def measure(budget: Budget) -> Measurement:
     for i in (0, 4, int(np.argmin(finals)), len(GRID) - 3):
         right.plot(np.clip(np.nan_to_num(losses[i], nan=1e30), 1e-30, 1e30), lw=1, label=f"lr {GRID[i]:.2g}")
     right.set(yscale="log", xlabel="step", ylabel="loss")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    finish(fig, left, right)
     return Measurement(numbers, fig)
 
 

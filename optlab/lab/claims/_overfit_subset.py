@@ -13,7 +13,7 @@ from optlab.practice import overfit_subset
 from optlab.train import TrainState, classifier_loss
 
 from .._plots import new_figure
-from ._base import DID_NOT_HOLD, HELD, INCONCLUSIVE, Budget, Claim, Measurement
+from ._base import DID_NOT_HOLD, HELD, INCONCLUSIVE, Budget, Claim, Measurement, finish
 from ._digits import SEED, digits
 
 SUBSET = 32
@@ -48,9 +48,7 @@ def measure(budget: Budget) -> Measurement:
         ax.plot(range(1, result.steps_run + 1), result.losses, label=f"{name.replace('_', ' ')}")
     ax.axhline(TARGET, color="k", ls=":", lw=0.8, label=f"target {TARGET:g}")
     ax.set(yscale="log", xlabel="step", ylabel="training loss", title=f"Adam on {SUBSET} digits")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    finish(fig, ax)
     return Measurement(numbers, fig)
 
 

@@ -10,7 +10,7 @@ import optlab
 from optlab import schedules
 
 from .._plots import new_figure
-from ._base import DID_NOT_HOLD, HELD, INCONCLUSIVE, Budget, Claim, Measurement
+from ._base import DID_NOT_HOLD, HELD, INCONCLUSIVE, Budget, Claim, Measurement, finish
 from ._digits import digits, steps_per_epoch, test_scores, train
 
 LR = 0.05
@@ -41,10 +41,7 @@ def measure(budget: Budget) -> Measurement:
         right.plot(result.history["epoch"], result.history["train_loss"], ".-", lw=1, label=f"{name}: test {acc:.3f}")
     left.set(xlabel="epoch", ylabel="learning rate")
     right.set(yscale="log", xlabel="epoch", ylabel="training loss")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    finish(fig, left, right)
     return Measurement(numbers, fig)
 
 

@@ -10,7 +10,7 @@ import optlab
 from optlab import schedules
 
 from .._plots import new_figure
-from ._base import DID_NOT_HOLD, HELD, INCONCLUSIVE, Budget, Claim, Measurement
+from ._base import DID_NOT_HOLD, HELD, INCONCLUSIVE, Budget, Claim, Measurement, finish
 from ._digits import steps_per_epoch, train
 
 LR = 0.05
@@ -50,9 +50,7 @@ def measure(budget: Budget) -> Measurement:
         ax.axvline(b, color="k", ls=":", lw=0.8)
     ax.set(yscale="log", xlabel="step", ylabel="training loss",
            title=f"momentum, lr {LR:g} x0.1 every {every} epochs (dotted)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    finish(fig, ax)
     return Measurement(numbers, fig)
 
 
